@@ -1,0 +1,68 @@
+import type { Config, HeartbeatConfig, ServerConfig } from "../config/types.ts";
+
+/** Human description of where the configuration came from, for `--check` and startup. */
+export function describeSource(config: Config): string {
+  const { source } = config;
+  if (source.kind === "file") return `${source.path} (from ${source.via})`;
+  const searched = source.searched.length > 0 ? `; searched ${source.searched.join(", ")}` : "";
+  return `built-in default (no configuration file found${searched})`;
+}
+
+/** The `--check` summary (SPEC §1): per stream its targets, servers, ports, paths, heartbeat. */
+export function formatCheckSummary(config: Config, options: { router: boolean }): string {
+  const lines = [
+    `Configuration: ${describeSource(config)}`,
+    `Mode: ${options.router ? "router" : "standalone"}`,
+    "",
+  ];
+  for (const stream of config.streams) {
+    const { monitor, tcp, http } = stream;
+    lines.push(`stream "${stream.name}"`);
+    for (const target of monitor.targets) {
+      lines.push(
+        target.isFile
+          ? `  target   file ${target.path}`
+          : `  target   directory ${target.path}, files matching "${target.pattern}"`,
+      );
+    }
+    lines.push(
+      `  monitor  check every ${monitor.checkIntervalMs} ms, files present at startup read from ` +
+        `the ${monitor.readFrom}, lines cut at ${monitor.maxLineBytes} bytes`,
+    );
+    if (tcp) lines.push(`  tcp      ${address(tcp)}  ${serverDetails(tcp)}`);
+    if (http) {
+      const prefix = options.router ? `/${stream.name}` : "";
+      const where = options.router ? "via router" : address(http);
+      lines.push(
+        `  http     ${where}  stream ${prefix}${http.streamPath}  status ${prefix}${http.statusPath}` +
+          `  ${serverDetails(http)}`,
+      );
+    }
+  }
+  lines.push("");
+  if (options.router && config.router) {
+    lines.push(`Router: ${address(config.router)}, global status /status`);
+  }
+  const stats = config.console.statsIntervalSeconds;
+  lines.push(`Console statistics: ${stats > 0 ? `every ${stats} s` : "off"}`);
+  lines.push("Configuration OK");
+  return lines.join("\n") + "\n";
+}
+
+function address(server: { host: string; port: number }): string {
+  return `${server.host}:${server.port}`;
+}
+
+function serverDetails(server: ServerConfig): string {
+  return `buffer ${server.bufferSize}  heartbeat ${describeHeartbeat(server.heartbeat)}`;
+}
+
+function describeHeartbeat(heartbeat: HeartbeatConfig): string {
+  if (!heartbeat.enabled) return "off";
+  const parts = [
+    heartbeat.format,
+    ...(heartbeat.includeTimestamp ? ["timestamp"] : []),
+    ...(heartbeat.includeStats ? ["stats"] : []),
+  ];
+  return `every ${heartbeat.intervalSeconds} s (${parts.join(", ")})`;
+}

@@ -1,0 +1,42 @@
+/**
+ * The known key closest to `key`, for a "did you mean" hint; undefined when none is close.
+ * Case, `_` and `-` are ignored, so `Check-Interval-MS` still finds `check_interval_ms`.
+ */
+export function suggestKey(key: string, known: readonly string[]): string | undefined {
+  const wanted = normalize(key);
+  const threshold = Math.min(3, Math.max(1, Math.floor(wanted.length / 3)));
+  let best: string | undefined;
+  let bestDistance = threshold + 1;
+  for (const candidate of known) {
+    const distance = editDistance(wanted, normalize(candidate));
+    if (distance < bestDistance) {
+      best = candidate;
+      bestDistance = distance;
+    }
+  }
+  return best;
+}
+
+function normalize(key: string): string {
+  return key.toLowerCase().replace(/[-_]/g, "");
+}
+
+/** Edit distance where swapping two neighbours counts once (optimal string alignment). */
+function editDistance(a: string, b: string): number {
+  let before: number[] = [];
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let distance = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
+        distance = Math.min(distance, before[j - 2]! + 1);
+      }
+      current[j] = distance;
+    }
+    before = previous;
+    previous = current;
+  }
+  return previous[b.length]!;
+}

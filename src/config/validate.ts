@@ -1,0 +1,500 @@
+import { resolve } from "node:path";
+import { compileGlob } from "../monitor/glob.ts";
+import { ConfigError, type ConfigIssue } from "./config_error.ts";
+import { DEFAULTS, LIMITS } from "./defaults.ts";
+import { outsideReadPermission } from "./permissions.ts";
+import { suggestKey } from "./suggest.ts";
+import type {
+  Config,
+  HeartbeatConfig,
+  HeartbeatFormat,
+  HttpServerConfig,
+  MonitorConfig,
+  ReadFrom,
+  RouterConfig,
+  ServerConfig,
+  StreamConfig,
+  TargetConfig,
+} from "./types.ts";
+
+/** How to read a parsed configuration document. */
+export interface ValidateOptions {
+  /** The file the document came from; every issue names it. */
+  readonly file?: string;
+  /** Router mode: stream HTTP ports are not bound, the router port is. */
+  readonly router?: boolean;
+  /** Base for relative target paths. */
+  readonly cwd: string;
+  /** Whether a target may be read; targets that may not are reported. Default: all may. */
+  readonly readable?: (path: string) => boolean;
+}
+
+type Table = Record<string, unknown>;
+type Bounds = { readonly min: number; readonly max: number };
+
+const TOP_KEYS = ["monitor", "streams", "router", "console"];
+const GLOBAL_MONITOR_KEYS = ["check_interval_ms"];
+const STREAM_KEYS = ["name", "monitor", "tcpserver", "httpserver"];
+const MONITOR_KEYS = ["check_interval_ms", "targets", "read_from", "max_line_bytes"];
+const TARGET_KEYS = ["path", "pattern", "is_file"];
+const TCP_KEYS = ["enabled", "host", "port", "buffer_size", "heartbeat"];
+const HTTP_KEYS = [...TCP_KEYS, "stream_path", "status_path"];
+const HEARTBEAT_KEYS = [
+  "enabled",
+  "interval_seconds",
+  "include_timestamp",
+  "include_stats",
+  "format",
+];
+const ROUTER_KEYS = ["port", "host"];
+const CONSOLE_KEYS = ["stats_interval_seconds"];
+
+const NAME_PATTERN = /^[A-Za-z0-9_-]+$/;
+/** A URL path: `/` then unreserved, sub-delim, `:`, `@`, `%` and `/` characters. */
+const URL_PATH_PATTERN = /^\/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*$/;
+
+/**
+ * Checks a parsed TOML document against SPEC §2 and resolves every default.
+ * Throws a {@linkcode ConfigError} listing every problem found, not just the first.
+ */
+export function validateConfig(document: Table, options: ValidateOptions): Omit<Config, "source"> {
+  const check = new Checker(options.file);
+  const top = check.table(document, "", TOP_KEYS) ?? {};
+
+  const globalMonitor = check.table(top.monitor, "monitor", GLOBAL_MONITOR_KEYS, {
+    hint: (key) =>
+      MONITOR_KEYS.includes(key) ? "set it per stream, in [streams.monitor]" : undefined,
+  }) ?? {};
+  const checkIntervalMs = check.integer(
+    globalMonitor,
+    "monitor",
+    "check_interval_ms",
+    LIMITS.checkIntervalMs,
+    DEFAULTS.checkIntervalMs,
+  );
+
+  const streams = readStreams(check, top.streams, checkIntervalMs, options);
+  const router = readRouter(check, top.router, streams, options.router ?? false);
+  checkPorts(check, streams, router, options.router ?? false);
+
+  const consoleTable = check.table(top.console, "console", CONSOLE_KEYS) ?? {};
+  const statsIntervalSeconds = check.integer(
+    consoleTable,
+    "console",
+    "stats_interval_seconds",
+    LIMITS.statsIntervalSeconds,
+    DEFAULTS.statsIntervalSeconds,
+  );
+
+  if (check.issues.length > 0) throw new ConfigError(check.issues);
+  return {
+    streams: streams.map(({ config }) => config),
+    ...(router && { router: router.config }),
+    console: { statsIntervalSeconds },
+  };
+}
+
+interface ReadStream {
+  readonly config: StreamConfig;
+  readonly key: string;
+}
+
+function readStreams(
+  check: Checker,
+  value: unknown,
+  checkIntervalMs: number,
+  options: ValidateOptions,
+): ReadStream[] {
+  if (value === undefined) {
+    check.report("streams", "at least one [[streams]] entry is required");
+    return [];
+  }
+  if (!Array.isArray(value)) {
+    check.report("streams", `expected an array of tables ([[streams]]), got ${describe(value)}`);
+    return [];
+  }
+  if (value.length === 0) check.report("streams", "at least one [[streams]] entry is required");
+
+  const streams: ReadStream[] = [];
+  const namedAt = new Map<string, string>();
+  value.forEach((item, index) => {
+    const key = `streams[${index}]`;
+    const table = check.table(item, key, STREAM_KEYS);
+    if (!table) return;
+
+    const name = check.string(table, key, "name");
+    if (name === undefined) {
+      check.report(`${key}.name`, "required: a unique name made of letters, digits, _ and -");
+    } else if (!NAME_PATTERN.test(name)) {
+      check.report(
+        `${key}.name`,
+        `"${name}" is not a valid name: use letters, digits, _ and - (it becomes a URL segment)`,
+      );
+    } else if (namedAt.has(name)) {
+      check.report(`${key}.name`, `"${name}" is already the name of ${namedAt.get(name)}`);
+    } else {
+      namedAt.set(name, key);
+    }
+
+    const monitor = readMonitor(check, table.monitor, `${key}.monitor`, checkIntervalMs, options);
+    const tcp = readTcpServer(check, table.tcpserver, `${key}.tcpserver`);
+    const http = readHttpServer(check, table.httpserver, `${key}.httpserver`);
+    if (!tcp.enabled && !http.enabled) {
+      check.report(key, "no server enabled: set tcpserver.enabled or httpserver.enabled to true");
+    }
+
+    streams.push({
+      key,
+      config: {
+        name: name ?? key,
+        monitor,
+        ...(tcp.config && { tcp: tcp.config }),
+        ...(http.config && { http: http.config }),
+      },
+    });
+  });
+  return streams;
+}
+
+function readMonitor(
+  check: Checker,
+  value: unknown,
+  key: string,
+  checkIntervalMs: number,
+  options: ValidateOptions,
+): MonitorConfig {
+  const table = check.table(value, key, MONITOR_KEYS) ?? {};
+  if (value === undefined) check.report(key, "required: a [streams.monitor] table with targets");
+  return {
+    checkIntervalMs: check.integer(
+      table,
+      key,
+      "check_interval_ms",
+      LIMITS.checkIntervalMs,
+      checkIntervalMs,
+    ),
+    targets: value === undefined
+      ? []
+      : readTargets(check, table.targets, `${key}.targets`, options),
+    readFrom: check.choice<ReadFrom>(table, key, "read_from", ["end", "beginning"], "end"),
+    maxLineBytes: check.integer(
+      table,
+      key,
+      "max_line_bytes",
+      LIMITS.maxLineBytes,
+      DEFAULTS.maxLineBytes,
+    ),
+  };
+}
+
+function readTargets(
+  check: Checker,
+  value: unknown,
+  key: string,
+  options: ValidateOptions,
+): TargetConfig[] {
+  if (!Array.isArray(value) || value.length === 0) {
+    check.report(
+      key,
+      value === undefined || Array.isArray(value)
+        ? "required: at least one { path, pattern, is_file } target"
+        : `expected an array of { path, pattern, is_file } tables, got ${describe(value)}`,
+    );
+    return [];
+  }
+  const targets: TargetConfig[] = [];
+  value.forEach((item, index) => {
+    const targetKey = `${key}[${index}]`;
+    const table = check.table(item, targetKey, TARGET_KEYS);
+    if (!table) return;
+    const path = check.string(table, targetKey, "path");
+    if (path === undefined) check.report(`${targetKey}.path`, "required: a file or directory path");
+    else if (path === "") check.report(`${targetKey}.path`, "must not be empty");
+    const isFile = check.boolean(table, targetKey, "is_file", false);
+    const pattern = check.string(table, targetKey, "pattern");
+    if (isFile && pattern !== undefined) {
+      check.report(
+        `${targetKey}.pattern`,
+        "only directory targets take a pattern: remove it or set is_file = false",
+      );
+    } else if (pattern !== undefined) {
+      try {
+        compileGlob(pattern);
+      } catch (error) {
+        check.report(`${targetKey}.pattern`, (error as Error).message);
+      }
+    }
+    if (!path) return;
+    const absolute = resolve(options.cwd, path);
+    if (options.readable && !options.readable(absolute)) {
+      check.report(`${targetKey}.path`, outsideReadPermission(absolute));
+    }
+    targets.push({ path: absolute, pattern: pattern ?? "*", isFile });
+  });
+  return targets;
+}
+
+/** A server table: whether it asks to be enabled, and its settings when they are valid. */
+interface ReadServer<T> {
+  readonly enabled: boolean;
+  readonly config?: T;
+}
+
+function readTcpServer(check: Checker, value: unknown, key: string): ReadServer<ServerConfig> {
+  const table = check.table(value, key, TCP_KEYS);
+  return table ? readServer(check, table, key, "tcp") : { enabled: false };
+}
+
+function readHttpServer(
+  check: Checker,
+  value: unknown,
+  key: string,
+): ReadServer<HttpServerConfig> {
+  const table = check.table(value, key, HTTP_KEYS);
+  if (!table) return { enabled: false };
+  const streamPath = readUrlPath(check, table, key, "stream_path", DEFAULTS.streamPath);
+  const statusPath = readUrlPath(check, table, key, "status_path", DEFAULTS.statusPath);
+  if (streamPath === statusPath) {
+    check.report(`${key}.stream_path`, `"${streamPath}" is also the status_path: they must differ`);
+  }
+  const { enabled, config } = readServer(check, table, key, "http");
+  return config ? { enabled, config: { ...config, streamPath, statusPath } } : { enabled };
+}
+
+function readServer(
+  check: Checker,
+  table: Table,
+  key: string,
+  kind: "tcp" | "http",
+): ReadServer<ServerConfig> {
+  const enabled = check.boolean(table, key, "enabled", false);
+  const host = check.string(table, key, "host") ?? DEFAULTS.host;
+  if (host === "") check.report(`${key}.host`, 'must not be empty: use "0.0.0.0" for all');
+  const port = check.optionalInteger(table, key, "port", LIMITS.port);
+  if (enabled && table.port === undefined) {
+    check.report(`${key}.port`, "required when enabled = true");
+  }
+  const bufferSize = check.integer(
+    table,
+    key,
+    "buffer_size",
+    LIMITS.bufferSize,
+    DEFAULTS.bufferSize,
+  );
+  const heartbeat = readHeartbeat(check, table.heartbeat, `${key}.heartbeat`, kind);
+  if (!enabled || port === undefined) return { enabled };
+  return { enabled, config: { host, port, bufferSize, heartbeat } };
+}
+
+function readUrlPath(
+  check: Checker,
+  table: Table,
+  key: string,
+  name: string,
+  fallback: string,
+): string {
+  const path = check.string(table, key, name) ?? fallback;
+  if (!URL_PATH_PATTERN.test(path)) {
+    check.report(
+      `${key}.${name}`,
+      `"${path}" is not a URL path: start with "/" and use no spaces, "?" or "#"`,
+    );
+  }
+  return path;
+}
+
+function readHeartbeat(
+  check: Checker,
+  value: unknown,
+  key: string,
+  kind: "tcp" | "http",
+): HeartbeatConfig {
+  const table = check.table(value, key, HEARTBEAT_KEYS) ?? {};
+  const format = kind === "tcp"
+    ? check.choice<HeartbeatFormat>(table, key, "format", ["json"], "json", {
+      hint: "TCP heartbeats are JSON lines",
+    })
+    : check.choice<HeartbeatFormat>(table, key, "format", ["comment", "json"], "comment");
+  return {
+    enabled: check.boolean(table, key, "enabled", false),
+    intervalSeconds: check.integer(
+      table,
+      key,
+      "interval_seconds",
+      LIMITS.heartbeatIntervalSeconds,
+      DEFAULTS.heartbeatIntervalSeconds,
+    ),
+    includeTimestamp: check.boolean(table, key, "include_timestamp", true),
+    includeStats: check.boolean(table, key, "include_stats", false),
+    format,
+  };
+}
+
+interface ReadRouter {
+  readonly config: RouterConfig;
+  /** The key the port came from, for port clash messages. */
+  readonly portKey: string;
+}
+
+function readRouter(
+  check: Checker,
+  value: unknown,
+  streams: readonly ReadStream[],
+  routerMode: boolean,
+): ReadRouter | undefined {
+  const table = check.table(value, "router", ROUTER_KEYS) ?? {};
+  const port = check.optionalInteger(table, "router", "port", LIMITS.port);
+  const host = check.string(table, "router", "host");
+  if (host === "") check.report("router.host", 'must not be empty: use "0.0.0.0" for all');
+  const first = streams.find(({ config }) => config.http);
+  if (port !== undefined) {
+    return {
+      config: { host: host ?? first?.config.http?.host ?? DEFAULTS.host, port },
+      portKey: "router.port",
+    };
+  }
+  if (first?.config.http) {
+    return {
+      config: { host: host ?? first.config.http.host, port: first.config.http.port },
+      portKey: `router.port (default: ${first.key}.httpserver.port)`,
+    };
+  }
+  if (routerMode && table.port === undefined && streams.length > 0) {
+    check.report(
+      "router",
+      "router mode needs [router] port or a stream with httpserver.enabled = true",
+    );
+  }
+  return undefined;
+}
+
+/** Every port LogWisp binds must be unique; in router mode stream HTTP ports are not bound. */
+function checkPorts(
+  check: Checker,
+  streams: readonly ReadStream[],
+  router: ReadRouter | undefined,
+  routerMode: boolean,
+): void {
+  const bound: { port: number; key: string }[] = [];
+  if (routerMode && router) bound.push({ port: router.config.port, key: router.portKey });
+  for (const { key, config } of streams) {
+    if (config.http && !routerMode) {
+      bound.push({ port: config.http.port, key: `${key}.httpserver.port` });
+    }
+    if (config.tcp) bound.push({ port: config.tcp.port, key: `${key}.tcpserver.port` });
+  }
+  const owner = new Map<number, string>();
+  for (const { port, key } of bound) {
+    const first = owner.get(port);
+    if (first === undefined) owner.set(port, key);
+    else check.report(key.replace(/ \(.*\)$/, ""), `port ${port} is already used by ${first}`);
+  }
+}
+
+/** Reads typed values out of tables, recording an issue for each problem. */
+class Checker {
+  readonly issues: ConfigIssue[] = [];
+  readonly #file: string | undefined;
+
+  constructor(file: string | undefined) {
+    this.#file = file;
+  }
+
+  report(key: string, message: string): void {
+    this.issues.push({ ...(this.#file !== undefined && { file: this.#file }), key, message });
+  }
+
+  /** The table at `key` (absent → `{}`); reports unknown keys with a "did you mean" hint. */
+  table(
+    value: unknown,
+    key: string,
+    known: readonly string[],
+    options: { hint?: (key: string) => string | undefined } = {},
+  ): Table | undefined {
+    if (value === undefined) return {};
+    if (!isTable(value)) {
+      this.report(key, `expected a table, got ${describe(value)}`);
+      return undefined;
+    }
+    for (const name of Object.keys(value)) {
+      if (known.includes(name)) continue;
+      const close = suggestKey(name, known);
+      const hint = options.hint?.(name) ?? (close && `did you mean "${close}"?`);
+      this.report(join(key, name), `unknown key${hint ? `; ${hint}` : ""}`);
+    }
+    return value;
+  }
+
+  string(table: Table, key: string, name: string): string | undefined {
+    const value = table[name];
+    if (value === undefined || typeof value === "string") return value;
+    this.report(join(key, name), `expected a string, got ${describe(value)}`);
+    return undefined;
+  }
+
+  boolean(table: Table, key: string, name: string, fallback: boolean): boolean {
+    const value = table[name];
+    if (value === undefined) return fallback;
+    if (typeof value === "boolean") return value;
+    this.report(join(key, name), `expected true or false, got ${describe(value)}`);
+    return fallback;
+  }
+
+  integer(table: Table, key: string, name: string, bounds: Bounds, fallback: number): number {
+    return this.optionalInteger(table, key, name, bounds) ?? fallback;
+  }
+
+  optionalInteger(table: Table, key: string, name: string, bounds: Bounds): number | undefined {
+    const value = table[name];
+    if (value === undefined) return undefined;
+    if (typeof value === "number" && Number.isInteger(value)) {
+      if (value >= bounds.min && value <= bounds.max) return value;
+      this.report(
+        join(key, name),
+        `${value} is out of range: expected ${bounds.min} to ${bounds.max}`,
+      );
+      return undefined;
+    }
+    this.report(
+      join(key, name),
+      `expected an integer from ${bounds.min} to ${bounds.max}, got ${describe(value)}`,
+    );
+    return undefined;
+  }
+
+  choice<T extends string>(
+    table: Table,
+    key: string,
+    name: string,
+    choices: readonly T[],
+    fallback: T,
+    options: { hint?: string } = {},
+  ): T {
+    const value = table[name];
+    if (value === undefined) return fallback;
+    if (choices.includes(value as T)) return value as T;
+    const expected = choices.map((choice) => `"${choice}"`).join(" or ");
+    const hint = options.hint ? ` (${options.hint})` : "";
+    this.report(join(key, name), `expected ${expected}${hint}, got ${describe(value)}`);
+    return fallback;
+  }
+}
+
+function join(key: string, name: string): string {
+  return key ? `${key}.${name}` : name;
+}
+
+function isTable(value: unknown): value is Table {
+  if (typeof value !== "object" || value === null) return false;
+  const prototype = Object.getPrototypeOf(value);
+  return prototype === null || prototype === Object.prototype;
+}
+
+/** A value as a message shows it: strings quoted, containers by kind. */
+function describe(value: unknown): string {
+  if (typeof value === "string") return `"${value}"`;
+  if (Array.isArray(value)) return "an array";
+  if (isTable(value)) return "a table";
+  if (value instanceof Date) return "a date";
+  return typeof value === "object" ? "an object" : String(value);
+}

@@ -1,0 +1,384 @@
+import assert from "node:assert/strict";
+import { ConfigError, type ConfigIssue } from "./config_error.ts";
+import { parseToml } from "./load.ts";
+import { validateConfig, type ValidateOptions } from "./validate.ts";
+
+const FILE = "/etc/logwisp/test.toml";
+
+function validate(toml: string, options: Partial<ValidateOptions> = {}) {
+  return validateConfig(parseToml(toml, FILE), { file: FILE, cwd: "/srv", ...options });
+}
+
+function issuesOf(toml: string, options: Partial<ValidateOptions> = {}): readonly ConfigIssue[] {
+  try {
+    validate(toml, options);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.issues;
+    throw error;
+  }
+  assert.fail("expected a ConfigError");
+}
+
+/** A valid stream; cases append or replace tables to break one rule each. */
+const STREAM = `
+[[streams]]
+name = "app"
+[streams.monitor]
+targets = [{ path = "/var/log/app.log", is_file = true }]
+[streams.httpserver]
+enabled = true
+port = 8080
+`;
+
+Deno.test("validateConfig() resolves every default", () => {
+  const config = validate(STREAM);
+  assert.deepEqual(config, {
+    streams: [{
+      name: "app",
+      monitor: {
+        checkIntervalMs: 100,
+        targets: [{ path: "/var/log/app.log", pattern: "*", isFile: true }],
+        readFrom: "end",
+        maxLineBytes: 1_048_576,
+      },
+      http: {
+        host: "0.0.0.0",
+        port: 8080,
+        bufferSize: 1000,
+        heartbeat: {
+          enabled: false,
+          intervalSeconds: 30,
+          includeTimestamp: true,
+          includeStats: false,
+          format: "comment",
+        },
+        streamPath: "/stream",
+        statusPath: "/status",
+      },
+    }],
+    router: { host: "0.0.0.0", port: 8080 },
+    console: { statsIntervalSeconds: 30 },
+  });
+});
+
+Deno.test("validateConfig() inherits the global check interval and lets a stream override it", () => {
+  const config = validate(`
+[monitor]
+check_interval_ms = 250
+${STREAM}
+[[streams]]
+name = "fast"
+[streams.monitor]
+check_interval_ms = 20
+targets = [{ path = "logs", pattern = "*.log" }]
+[streams.tcpserver]
+enabled = true
+port = 9090
+[streams.tcpserver.heartbeat]
+enabled = true
+`);
+  assert.equal(config.streams[0]?.monitor.checkIntervalMs, 250);
+  assert.equal(config.streams[1]?.monitor.checkIntervalMs, 20);
+  assert.deepEqual(config.streams[1]?.monitor.targets, [
+    { path: "/srv/logs", pattern: "*.log", isFile: false },
+  ]);
+  assert.equal(config.streams[1]?.tcp?.heartbeat.format, "json");
+  assert.equal(config.streams[1]?.http, undefined);
+});
+
+Deno.test("validateConfig() router defaults come from the first HTTP stream", () => {
+  const config = validate(`
+[[streams]]
+name = "tcp-only"
+[streams.monitor]
+targets = [{ path = "/var/log" }]
+[streams.tcpserver]
+enabled = true
+port = 9090
+${STREAM.replace("port = 8080", 'port = 8081\nhost = "127.0.0.1"')}
+`);
+  assert.deepEqual(config.router, { host: "127.0.0.1", port: 8081 });
+});
+
+Deno.test("validateConfig() reports one issue per broken rule, naming its key", async (t) => {
+  const cases: [rule: string, toml: string, key: string, message: RegExp][] = [
+    ["unknown top-level key", `${STREAM}\n[server]\nport = 1`, "server", /unknown key/],
+    ["did you mean", `[[stream]]\nname = "x"`, "stream", /did you mean "streams"\?/],
+    [
+      "stream key in global monitor",
+      `[monitor]\ntargets = []\n${STREAM}`,
+      "monitor.targets",
+      /set it per stream, in \[streams\.monitor\]/,
+    ],
+    ["no streams", `[monitor]\ncheck_interval_ms = 100`, "streams", /at least one \[\[streams\]\]/],
+    ["streams not an array", `[streams]\nname = "x"`, "streams", /expected an array of tables/],
+    ["missing name", STREAM.replace('name = "app"', ""), "streams[0].name", /required/],
+    ["bad name", STREAM.replace('"app"', '"my app"'), "streams[0].name", /not a valid name/],
+    [
+      "duplicate name",
+      STREAM + STREAM.replace("8080", "8081"),
+      "streams[1].name",
+      /already the name of streams\[0\]/,
+    ],
+    [
+      "no monitor",
+      STREAM.replace(/\[streams\.monitor\]\ntargets = .*\n/, ""),
+      "streams[0].monitor",
+      /required/,
+    ],
+    [
+      "no targets",
+      STREAM.replace(/targets = .*\n/, ""),
+      "streams[0].monitor.targets",
+      /at least one/,
+    ],
+    [
+      "empty targets",
+      STREAM.replace(/targets = .*\n/, "targets = []\n"),
+      "streams[0].monitor.targets",
+      /at least one/,
+    ],
+    [
+      "targets not an array",
+      STREAM.replace(/targets = .*\n/, 'targets = "x"\n'),
+      "streams[0].monitor.targets",
+      /expected an array/,
+    ],
+    [
+      "target without path",
+      STREAM.replace('path = "/var/log/app.log", ', ""),
+      "streams[0].monitor.targets[0].path",
+      /required/,
+    ],
+    [
+      "empty path",
+      STREAM.replace('"/var/log/app.log"', '""'),
+      "streams[0].monitor.targets[0].path",
+      /must not be empty/,
+    ],
+    [
+      "pattern on a file",
+      STREAM.replace("is_file = true", 'is_file = true, pattern = "*.log"'),
+      "streams[0].monitor.targets[0].pattern",
+      /only directory targets/,
+    ],
+    [
+      "bad pattern",
+      STREAM.replace("is_file = true", 'pattern = "*.[log"'),
+      "streams[0].monitor.targets[0].pattern",
+      /unclosed "\["/,
+    ],
+    [
+      "unknown target key",
+      STREAM.replace("is_file", "isfile"),
+      "streams[0].monitor.targets[0].isfile",
+      /did you mean "is_file"/,
+    ],
+    [
+      "is_file not boolean",
+      STREAM.replace("is_file = true", 'is_file = "yes"'),
+      "streams[0].monitor.targets[0].is_file",
+      /expected true or false, got "yes"/,
+    ],
+    [
+      "interval too small",
+      `[monitor]\ncheck_interval_ms = 5\n${STREAM}`,
+      "monitor.check_interval_ms",
+      /5 is out of range: expected 10 to/,
+    ],
+    [
+      "stream interval too small",
+      STREAM.replace("[streams.monitor]", "[streams.monitor]\ncheck_interval_ms = 9"),
+      "streams[0].monitor.check_interval_ms",
+      /out of range/,
+    ],
+    [
+      "read_from",
+      STREAM.replace("[streams.monitor]", '[streams.monitor]\nread_from = "start"'),
+      "streams[0].monitor.read_from",
+      /expected "end" or "beginning", got "start"/,
+    ],
+    [
+      "max_line_bytes",
+      STREAM.replace("[streams.monitor]", "[streams.monitor]\nmax_line_bytes = 0"),
+      "streams[0].monitor.max_line_bytes",
+      /out of range/,
+    ],
+    [
+      "no server",
+      STREAM.replace("enabled = true", "enabled = false"),
+      "streams[0]",
+      /no server enabled/,
+    ],
+    [
+      "port missing",
+      STREAM.replace("port = 8080", ""),
+      "streams[0].httpserver.port",
+      /required when enabled/,
+    ],
+    [
+      "port range",
+      STREAM.replace("8080", "0"),
+      "streams[0].httpserver.port",
+      /0 is out of range: expected 1 to 65535/,
+    ],
+    [
+      "port type",
+      STREAM.replace("8080", '"8080"'),
+      "streams[0].httpserver.port",
+      /expected an integer from 1 to 65535, got "8080"/,
+    ],
+    [
+      "port float",
+      STREAM.replace("8080", "80.5"),
+      "streams[0].httpserver.port",
+      /expected an integer/,
+    ],
+    [
+      "empty host",
+      STREAM.replace("port = 8080", 'port = 8080\nhost = ""'),
+      "streams[0].httpserver.host",
+      /must not be empty/,
+    ],
+    [
+      "buffer_size",
+      STREAM.replace("port = 8080", "port = 8080\nbuffer_size = 0"),
+      "streams[0].httpserver.buffer_size",
+      /out of range/,
+    ],
+    [
+      "stream_path",
+      STREAM.replace("port = 8080", 'port = 8080\nstream_path = "stream"'),
+      "streams[0].httpserver.stream_path",
+      /not a URL path/,
+    ],
+    [
+      "status_path",
+      STREAM.replace("port = 8080", 'port = 8080\nstatus_path = "/a b"'),
+      "streams[0].httpserver.status_path",
+      /not a URL path/,
+    ],
+    [
+      "same paths",
+      STREAM.replace("port = 8080", 'port = 8080\nstream_path = "/status"'),
+      "streams[0].httpserver.stream_path",
+      /also the status_path/,
+    ],
+    [
+      "heartbeat interval",
+      `${STREAM}[streams.httpserver.heartbeat]\ninterval_seconds = 0`,
+      "streams[0].httpserver.heartbeat.interval_seconds",
+      /out of range: expected 1 to/,
+    ],
+    [
+      "heartbeat format",
+      `${STREAM}[streams.httpserver.heartbeat]\nformat = "xml"`,
+      "streams[0].httpserver.heartbeat.format",
+      /expected "comment" or "json", got "xml"/,
+    ],
+    [
+      "tcp heartbeat comment",
+      `${STREAM}[streams.tcpserver]\nenabled = true\nport = 9090\n[streams.tcpserver.heartbeat]\nformat = "comment"`,
+      "streams[0].tcpserver.heartbeat.format",
+      /TCP heartbeats are JSON lines/,
+    ],
+    [
+      "unknown heartbeat key",
+      `${STREAM}[streams.httpserver.heartbeat]\nenable = true`,
+      "streams[0].httpserver.heartbeat.enable",
+      /did you mean "enabled"/,
+    ],
+    [
+      "server not a table",
+      STREAM.replace('name = "app"', 'name = "app"\ntcpserver = "on"'),
+      "streams[0].tcpserver",
+      /expected a table, got "on"/,
+    ],
+    [
+      "port clash",
+      STREAM + STREAM.replace('"app"', '"b"'),
+      "streams[1].httpserver.port",
+      /port 8080 is already used by streams\[0\]\.httpserver\.port/,
+    ],
+    [
+      "tcp/http clash",
+      `${STREAM}[streams.tcpserver]\nenabled = true\nport = 8080`,
+      "streams[0].tcpserver.port",
+      /already used by streams\[0\]\.httpserver\.port/,
+    ],
+    ["router port", `[router]\nport = 70000\n${STREAM}`, "router.port", /out of range/],
+    ["router host", `[router]\nhost = 1\n${STREAM}`, "router.host", /expected a string, got 1/],
+    [
+      "console",
+      `[console]\nstats_interval_seconds = -1\n${STREAM}`,
+      "console.stats_interval_seconds",
+      /out of range: expected 0 to/,
+    ],
+    ["unknown console key", `[console]\nquiet = true\n${STREAM}`, "console.quiet", /unknown key/],
+  ];
+  for (const [rule, toml, key, message] of cases) {
+    await t.step(rule, () => {
+      const issues = issuesOf(toml);
+      const issue = issues.find((issue) => issue.key === key);
+      assert.ok(issue, `no issue for ${key}; got ${JSON.stringify(issues)}`);
+      assert.match(issue.message, message);
+      assert.equal(issue.file, FILE);
+    });
+  }
+});
+
+Deno.test("validateConfig() reports every problem of a file in one run", () => {
+  const issues = issuesOf(`
+[[streams]]
+name = "a"
+[streams.monitor]
+targets = [{ path = "/x", is_file = true, pattern = "*" }]
+[streams.httpserver]
+enabled = true
+port = 70000
+[[streams]]
+name = "a"
+[streams.monitor]
+targets = [{ path = "/y" }]
+[streams.tcpserver]
+enabled = true
+port = 9000
+prot = 1
+`);
+  assert.deepEqual(issues.map((issue) => issue.key), [
+    "streams[0].monitor.targets[0].pattern",
+    "streams[0].httpserver.port",
+    "streams[1].name",
+    "streams[1].tcpserver.prot",
+  ]);
+});
+
+Deno.test("validateConfig() in router mode: stream HTTP ports may repeat, the router port may not clash", () => {
+  const twoHttp = STREAM + STREAM.replace('"app"', '"b"');
+  assert.ok(issuesOf(twoHttp).some((issue) => issue.key === "streams[1].httpserver.port"));
+  assert.equal(validate(twoHttp, { router: true }).streams.length, 2);
+
+  const clash = `[router]\nport = 9090\n${STREAM}[streams.tcpserver]\nenabled = true\nport = 9090`;
+  const [issue] = issuesOf(clash, { router: true });
+  assert.equal(issue?.key, "streams[0].tcpserver.port");
+  assert.match(issue.message, /already used by router\.port/);
+});
+
+Deno.test("validateConfig() in router mode needs something to route", () => {
+  const tcpOnly = STREAM.replace("[streams.httpserver]", "[streams.tcpserver]");
+  assert.equal(validate(tcpOnly).router, undefined);
+  const [issue] = issuesOf(tcpOnly, { router: true });
+  assert.equal(issue?.key, "router");
+  assert.match(issue.message, /needs \[router\] port or a stream with httpserver\.enabled/);
+  assert.deepEqual(validate(`[router]\nport = 8000\n${tcpOnly}`, { router: true }).router, {
+    host: "0.0.0.0",
+    port: 8000,
+  });
+});
+
+Deno.test("validateConfig() reports targets outside the read permission with the flag to add", () => {
+  const [issue] = issuesOf(STREAM, { readable: (path) => path.startsWith("/srv") });
+  assert.equal(issue?.key, "streams[0].monitor.targets[0].path");
+  assert.match(issue.message, /"\/var\/log\/app\.log" is outside the read permission/);
+  assert.match(issue.message, /--allow-read=\/var\/log\/app\.log/);
+});

@@ -1,0 +1,23 @@
+/** Levels LogWisp recognizes, in increasing severity (SPEC §4). */
+export const LEVELS = ["TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"] as const;
+
+/** A normalized log level. */
+export type Level = typeof LEVELS[number];
+
+/**
+ * One log line as a structured entry (SPEC §4).
+ *
+ * Property order is the wire order: build entries with the keys in this order so
+ * `JSON.stringify` gives `time, source, level, message, fields`.
+ */
+export interface LogEntry {
+  /** RFC 3339 UTC with microseconds, e.g. `2024-01-01T12:00:00.123456Z`. */
+  time: string;
+  /** Base name of the file the line came from. */
+  source: string;
+  /** Omitted when the line carries no recognizable level. */
+  level?: Level;
+  message: string;
+  /** Extra key/values; omitted when empty. */
+  fields?: Record<string, unknown>;
+}

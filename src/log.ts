@@ -1,0 +1,34 @@
+/** Severity of a message for people. */
+export type LogLevel = "info" | "warn" | "error";
+
+/** Where long-running parts report what happened; tests pass a collector. */
+export type Log = (level: LogLevel, message: string) => void;
+
+const encoder = new TextEncoder();
+
+/** Writes all of `text` to stderr. Messages for people never go to stdout (SPEC §1). */
+export function writeStderr(text: string): void {
+  writeAll(Deno.stderr, encoder.encode(text));
+}
+
+/** Writes all of `text` to stdout: only `--help`, `--version` and `--check` output. */
+export function writeStdout(text: string): void {
+  writeAll(Deno.stdout, encoder.encode(text));
+}
+
+function writeAll(target: { writeSync(data: Uint8Array): number }, data: Uint8Array): void {
+  let written = 0;
+  while (written < data.length) written += target.writeSync(data.subarray(written));
+}
+
+/** `[15:04:05] message`, local time, the format of the console statistics (SPEC §7). */
+export function clockPrefix(date: Date = new Date()): string {
+  const pad = (n: number) => String(n).padStart(2, "0");
+  return `[${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}]`;
+}
+
+/** The process log: one line per message on stderr, warnings and errors marked. */
+export const stderrLog: Log = (level, message) => {
+  const mark = level === "info" ? "" : ` ${level.toUpperCase()}`;
+  writeStderr(`${clockPrefix()}${mark} ${message}\n`);
+};

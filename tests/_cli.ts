@@ -1,0 +1,52 @@
+/**
+ * Spawning the real CLI for end-to-end tests.
+ *
+ * @module
+ */
+import { fileURLToPath } from "node:url";
+
+/** The repository root. */
+export const ROOT = fileURLToPath(new URL("../", import.meta.url));
+/** `src/main.ts`, the entry point every test spawns. */
+export const MAIN = `${ROOT}src/main.ts`;
+
+/** How to spawn LogWisp. */
+export interface CliOptions {
+  /** Deno permission flags; default: read everything, net, env (tests narrow them). */
+  readonly permissions?: readonly string[];
+  readonly env?: Record<string, string>;
+  /** Start from an empty environment (plus PATH), so the user's own config is not found. */
+  readonly clearEnv?: boolean;
+  readonly cwd?: string;
+}
+
+/** What a finished run printed. */
+export interface CliResult {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** `deno run <permissions> src/main.ts <args>` as a command, ready to spawn or output. */
+export function cliCommand(args: readonly string[], options: CliOptions = {}): Deno.Command {
+  const permissions = options.permissions ?? ["--allow-read", "--allow-net", "--allow-env"];
+  return new Deno.Command(Deno.execPath(), {
+    args: ["run", "-q", "--no-prompt", `--config=${ROOT}deno.json`, ...permissions, MAIN, ...args],
+    cwd: options.cwd ?? ROOT,
+    env: { NO_COLOR: "1", ...options.env },
+    clearEnv: options.clearEnv ?? true,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  });
+}
+
+/** Runs the CLI to completion. */
+export async function runCli(
+  args: readonly string[],
+  options: CliOptions = {},
+): Promise<CliResult> {
+  const { code, stdout, stderr } = await cliCommand(args, options).output();
+  const decoder = new TextDecoder();
+  return { code, stdout: decoder.decode(stdout), stderr: decoder.decode(stderr) };
+}

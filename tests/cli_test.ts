@@ -1,0 +1,145 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { VERSION } from "../src/version.ts";
+import { ROOT, runCli } from "./_cli.ts";
+
+const EXAMPLE = `${ROOT}config.example.toml`;
+
+Deno.test("--help prints usage on stdout and exits 0", async () => {
+  const { code, stdout, stderr } = await runCli(["--help"]);
+  assert.equal(code, 0);
+  assert.match(stdout, /^LogWisp .*\n\nUsage: logwisp \[--config FILE \| -c FILE\]/);
+  for (const flag of ["--config", "--router", "--check", "--quiet", "--version", "--help"]) {
+    assert.ok(stdout.includes(flag), flag);
+  }
+  assert.equal(stderr, "");
+});
+
+Deno.test("--version prints the version on stdout and exits 0", async () => {
+  const { code, stdout, stderr } = await runCli(["--version"]);
+  assert.equal(code, 0);
+  assert.match(stdout, new RegExp(`^logwisp ${VERSION.replaceAll(".", "\\.")} \\(deno \\S+\\)\n$`));
+  assert.equal(stderr, "");
+});
+
+Deno.test("--check passes the original README example under the narrow permissions", async () => {
+  const { code, stdout, stderr } = await runCli(["--check", "--config", EXAMPLE], {
+    permissions: [`--allow-read=/var/log,${EXAMPLE}`, "--allow-net"],
+  });
+  assert.equal(code, 0, stderr);
+  assert.equal(stderr, "");
+  assert.match(stdout, /^Configuration: .*config\.example\.toml \(from --config\)$/m);
+  assert.match(stdout, /^stream "app"$/m);
+  assert.match(stdout, /target {3}directory \/var\/log\/myapp, files matching "\*\.log"/);
+  assert.match(
+    stdout,
+    /http {5}0\.0\.0\.0:8080 {2}stream \/stream {2}status \/status {2}buffer 2000/,
+  );
+  assert.match(stdout, /tcp {6}0\.0\.0\.0:9090 {2}buffer 5000/);
+  assert.match(stdout, /stream \/logs {2}status \/health/);
+  assert.match(stdout, /Configuration OK\n$/);
+});
+
+Deno.test("--check --router shows the routed paths", async () => {
+  const { code, stdout } = await runCli(["--check", "--router", `--config=${EXAMPLE}`]);
+  assert.equal(code, 0);
+  assert.match(stdout, /stream \/system\/logs {2}status \/system\/health/);
+  assert.match(stdout, /Router: 0\.0\.0\.0:8080, global status \/status/);
+});
+
+Deno.test("--check on a bad file exits 2 naming file and every key, on stderr only", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const file = join(dir, "bad.toml");
+    await Deno.writeTextFile(
+      file,
+      `[[streams]]\nname = "a"\n[streams.monitor]\ntargets = [{ path = "/tmp" }]\n` +
+        `[streams.httpserver]\nenabled = true\nport = 99999\nstream_pth = "/s"\n`,
+    );
+    const { code, stdout, stderr } = await runCli(["--check", "-c", file]);
+    assert.equal(code, 2);
+    assert.equal(stdout, "");
+    assert.match(stderr, /^logwisp: configuration errors \(2\):$/m);
+    assert.ok(stderr.includes(`${file}: streams[0].httpserver.port: 99999 is out of range`));
+    assert.ok(stderr.includes(`${file}: streams[0].httpserver.stream_pth: unknown key; did you`));
+    assert.doesNotMatch(stderr, /\bat .*\.ts:\d+/, "no stack trace");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a TOML syntax error names line and column and exits 2", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const file = join(dir, "syntax.toml");
+    await Deno.writeTextFile(file, "[monitor]\ncheck_interval_ms = \n");
+    const { code, stderr } = await runCli(["--check", "--config", file]);
+    assert.equal(code, 2);
+    assert.ok(stderr.includes(`${file}:2:`), stderr);
+    assert.match(stderr, /invalid TOML/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a missing --config file exits 2 instead of falling back to defaults", async () => {
+  const { code, stdout, stderr } = await runCli(["--check", "--config", "/nonexistent/x.toml"]);
+  assert.equal(code, 2);
+  assert.equal(stdout, "");
+  assert.match(stderr, /configuration file "\/nonexistent\/x\.toml" does not exist/);
+});
+
+Deno.test("an unknown flag exits 2 with a one-line hint", async () => {
+  const { code, stdout, stderr } = await runCli(["--verbose"]);
+  assert.equal(code, 2);
+  assert.equal(stdout, "");
+  assert.equal(stderr, 'logwisp: Unknown option "--verbose"\nRun "logwisp --help" for usage.\n');
+});
+
+Deno.test("a target outside --allow-read exits 2 naming the path and the flag", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const file = join(dir, "outside.toml");
+    await Deno.writeTextFile(
+      file,
+      `[[streams]]\nname = "a"\n[streams.monitor]\ntargets = [{ path = "/srv/app/logs" }]\n` +
+        `[streams.tcpserver]\nenabled = true\nport = 9000\n`,
+    );
+    const { code, stderr } = await runCli(["--check", "--config", file], {
+      permissions: [`--allow-read=${dir}`, "--allow-net"],
+    });
+    assert.equal(code, 2);
+    assert.match(
+      stderr,
+      /streams\[0\]\.monitor\.targets\[0\]\.path: "\/srv\/app\/logs" is outside/,
+    );
+    assert.match(stderr, /--allow-read=\/srv\/app\/logs/);
+    assert.doesNotMatch(stderr, /NotCapable/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("without --allow-env the environment lookups are skipped, not fatal", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const { code, stdout, stderr } = await runCli(["--check"], {
+      cwd: dir,
+      permissions: [`--allow-read=${dir}`, "--allow-net"],
+      env: { LOGWISP_CONFIG_FILE: "/nonexistent.toml" },
+    });
+    assert.equal(code, 0, stderr);
+    assert.match(stdout, /Configuration: built-in default/);
+    assert.match(stdout, /target {3}directory .*, files matching "\*\.log"/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("LOGWISP_CONFIG_FILE is used when --allow-env permits", async () => {
+  const { code, stdout } = await runCli(["--check"], {
+    env: { LOGWISP_CONFIG_FILE: "config.example.toml", LOGWISP_CONFIG_DIR: ROOT },
+  });
+  assert.equal(code, 0);
+  assert.match(stdout, /config\.example\.toml \(from LOGWISP_CONFIG_FILE\)/);
+});
