@@ -28,7 +28,7 @@ export function clockPrefix(date: Date = new Date()): string {
 }
 
 /** The process log: one line per message on stderr, warnings and errors marked. */
-export const stderrLog: Log = (level, message) => {
+export function stderrLog(level: LogLevel, message: string): void {
   const mark = level === "info" ? "" : ` ${level.toUpperCase()}`;
   writeStderr(`${clockPrefix()}${mark} ${message}\n`);
-};
+}

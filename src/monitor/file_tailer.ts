@@ -1,0 +1,395 @@
+import { basename } from "node:path";
+import type { LogEntry } from "../entry/entry.ts";
+import { parseLine, type ReadTime, readTime } from "../entry/parse_line.ts";
+import type { Log } from "../log.ts";
+import { type FileIdentity, identityOf, type IdentityRegistry } from "./identity_registry.ts";
+import { type LineSink, LineSplitter } from "./line_splitter.ts";
+
+/** Why a file is read again from the start (SPEC §3), in the order they are checked. */
+export type RotationReason =
+  | "inode change"
+  | "size decrease"
+  | "modification time reset"
+  | "position beyond file size";
+
+/**
+ * `following`: a file is open; `missing`: nothing at the path; `duplicate`: the file is
+ * already read through another path; `error`: the path cannot be read (retried).
+ */
+export type WatcherState = "following" | "missing" | "duplicate" | "error";
+
+/** What status shows of one followed path (SPEC §7). */
+export interface WatcherStats {
+  readonly path: string;
+  readonly state: WatcherState;
+  readonly size: number;
+  readonly position: number;
+  readonly entriesRead: number;
+  readonly rotations: number;
+  /** RFC 3339 time of the last line read, or null before the first. */
+  readonly lastRead: string | null;
+  readonly readErrors: number;
+  readonly truncatedLines: number;
+  /** The current problem, or the path that reads the same file. */
+  readonly detail?: string;
+}
+
+/** How a tailer follows its path. */
+export interface TailerOptions {
+  readonly path: string;
+  readonly maxLineBytes: number;
+  /** Start the first file found at its end (it existed at startup and read_from = "end"). */
+  readonly startAtEnd: boolean;
+  readonly registry: IdentityRegistry;
+  readonly emit: (entry: LogEntry) => void;
+  readonly log: Log;
+  /** Prefix of log messages, e.g. `stream "app"`. */
+  readonly label: string;
+  /** `Deno.stat`; a test replaces it to produce a race between stat and read on demand. */
+  readonly stat?: (path: string) => Promise<Deno.FileInfo>;
+}
+
+/** Bytes read from one file per check, so one busy file cannot starve the others. */
+const MAX_BYTES_PER_CHECK = 16 * 1024 * 1024;
+/** How long a file renamed away is still read through its handle while its path is empty. */
+const ROTATE_WAIT_MS = 10_000;
+/** How far back from the end a file present at startup is searched for a line start. */
+const TAIL_SCAN_BYTES = 64 * 1024;
+/** Bytes before the read position remembered to notice content replaced behind it. */
+const FINGERPRINT_BYTES = 16;
+
+/**
+ * Follows one path like `tail -F`: reads new lines as they are written, and detects
+ * rotation and truncation on every check (SPEC §3). Each check is one `stat` of the path
+ * plus reads from the open handle; the monitor decides when to check.
+ */
+export class FileTailer {
+  readonly path: string;
+  readonly #options: TailerOptions;
+  readonly #source: string;
+  readonly #splitter: LineSplitter;
+  readonly #sink: LineSink;
+
+  #file: Deno.FsFile | undefined;
+  #identity: FileIdentity | undefined;
+  /** The file followed last, kept after it is closed: another one at the path is a rotation. */
+  #lastIdentity: FileIdentity | undefined;
+  #startAtEnd: boolean;
+  #position = 0;
+  #lastSize = 0;
+  #lastMtime = 0;
+  /** The last bytes read, ending at the position. */
+  readonly #fingerprint = new Uint8Array(FINGERPRINT_BYTES);
+  #fingerprintLength = 0;
+  #goneSince: number | undefined;
+  #at: ReadTime = readTime(Date.now());
+  #lastRead: ReadTime | undefined;
+  /** The current read problem, reported once. */
+  #error: string | undefined;
+  /** The path whose watcher reads the same file. */
+  #duplicateOf: string | undefined;
+  #entriesRead = 0;
+  #rotations = 0;
+  #readErrors = 0;
+
+  constructor(options: TailerOptions) {
+    this.path = options.path;
+    this.#options = options;
+    this.#source = basename(options.path);
+    this.#startAtEnd = options.startAtEnd;
+    this.#splitter = new LineSplitter({ maxLineBytes: options.maxLineBytes });
+    this.#sink = (line, truncated) => {
+      this.#entriesRead++;
+      this.#lastRead = this.#at;
+      this.#options.emit(parseLine(line, this.#source, this.#at, truncated));
+    };
+  }
+
+  /** What the tailer is doing now. */
+  get state(): WatcherState {
+    if (this.#error !== undefined) return "error";
+    if (this.#file) return "following";
+    return this.#duplicateOf === undefined ? "missing" : "duplicate";
+  }
+
+  /**
+   * Looks at the path once: follows rotation and truncation, then reads what is new.
+   * `buffer` is scratch space shared by the tailers of a monitor, which never check
+   * concurrently. Resolves true when data is left to read (the per-check cap was hit).
+   */
+  async check(buffer: Uint8Array, now: number): Promise<boolean> {
+    try {
+      return await this.#check(buffer, now);
+    } finally {
+      this.#startAtEnd = false;
+    }
+  }
+
+  async #check(buffer: Uint8Array, now: number): Promise<boolean> {
+    let info: Deno.FileInfo;
+    try {
+      info = await (this.#options.stat ?? Deno.stat)(this.path);
+      if (!info.isFile) throw new Error("not a regular file");
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) return await this.#whileGone(buffer, now);
+      this.#fail(error);
+      return false;
+    }
+    this.#goneSince = undefined;
+
+    if (this.#file && identityOf(info) !== this.#identity) {
+      // Rotated by rename, delete or symlink swap: finish the old file first, so lines
+      // written just before the rotation are not lost.
+      await this.#read(buffer, Infinity);
+      await this.#close(now);
+    }
+    let restarted = false;
+    if (this.#file) {
+      const reason = await this.#truncation(info);
+      if (reason) await this.#restart(reason);
+      restarted = reason !== undefined;
+    } else if (!(await this.#open())) {
+      return false;
+    }
+
+    const more = await this.#read(buffer, MAX_BYTES_PER_CHECK);
+    // The size this check saw; reading may have gone past it while the writer appended.
+    // After a restart the stat may predate the truncation: what was read since is the size.
+    this.#lastSize = restarted ? this.#position : info.size;
+    this.#lastMtime = info.mtime?.getTime() ?? 0;
+    this.#recover();
+    return more;
+  }
+
+  /** The path is gone. A file still held may be written a little longer, so keep reading it. */
+  async #whileGone(buffer: Uint8Array, now: number): Promise<boolean> {
+    this.#error = undefined;
+    this.#duplicateOf = undefined;
+    if (!this.#file) return false;
+    this.#goneSince ??= now;
+    const more = await this.#read(buffer, MAX_BYTES_PER_CHECK);
+    // A deleted file is closed at once: holding it would pin its disk space.
+    if (!(await this.#exists()) || now - this.#goneSince >= ROTATE_WAIT_MS) await this.#close(now);
+    return more;
+  }
+
+  /** Opens the file now at the path; false when it is read through another path or fails. */
+  async #open(): Promise<boolean> {
+    let file: Deno.FsFile | undefined;
+    try {
+      file = await Deno.open(this.path, { read: true });
+      // The handle's own identity: the path may have been swapped since the stat.
+      const info = await file.stat();
+      const identity = identityOf(info);
+      const owner = this.#options.registry.ownerOtherThan(identity, this.path);
+      if (owner !== undefined) {
+        file.close();
+        this.#duplicateOf = owner;
+        return false;
+      }
+      const resumed = this.#options.registry.claim(identity, this.path);
+      const start = resumed ??
+        (this.#startAtEnd ? await lineStartNearEnd(file, info.size) : 0);
+      await file.seek(start, Deno.SeekMode.Start);
+      this.#file = file;
+      this.#identity = identity;
+      this.#position = start;
+      this.#fingerprintLength = 0;
+      this.#lastSize = info.size;
+      this.#lastMtime = info.mtime?.getTime() ?? 0;
+      this.#duplicateOf = undefined;
+      // Resuming the very file read last (after a read error) is no rotation.
+      const sameFile = identity === this.#lastIdentity && resumed !== undefined;
+      if (this.#lastIdentity !== undefined && !sameFile) this.#rotated("inode change");
+      this.#lastIdentity = identity;
+      return true;
+    } catch (error) {
+      if (file !== this.#file) file?.close();
+      this.#fail(error);
+      return false;
+    }
+  }
+
+  /**
+   * Lets go of the file, emitting its held partial line unless `flush` is false (the same
+   * file will be reopened). A file that still exists under some name is handed to the
+   * registry with its position, for whichever watcher finds it next.
+   */
+  async #close(now: number, flush = true): Promise<void> {
+    const file = this.#file;
+    const identity = this.#identity;
+    if (!file || identity === undefined) return;
+    if (flush) this.#splitter.flush(this.#sink);
+    const exists = await this.#exists();
+    this.#file = undefined;
+    this.#identity = undefined;
+    this.#options.registry.release(
+      identity,
+      this.path,
+      file,
+      exists ? this.#position : undefined,
+      now,
+    );
+  }
+
+  /** Whether the open file still has a name; when unknown, no, so no position is offered for a reused inode. */
+  async #exists(): Promise<boolean> {
+    if (!this.#file) return false;
+    try {
+      return ((await this.#file.stat()).nlink ?? 1) > 0;
+    } catch {
+      return false;
+    }
+  }
+
+  async #truncation(info: Deno.FileInfo): Promise<RotationReason | undefined> {
+    if (info.size < this.#lastSize) return "size decrease";
+    const mtime = info.mtime?.getTime();
+    if (mtime !== undefined && mtime < this.#lastMtime && info.size <= this.#lastSize) {
+      return "modification time reset";
+    }
+    if (this.#position > info.size) return "position beyond file size";
+    // Truncated and grown past the old size between two checks (copytruncate under a busy
+    // writer): the size says nothing, but the bytes before the position changed.
+    if (info.size > this.#lastSize && !(await this.#fingerprintHolds())) return "size decrease";
+    return undefined;
+  }
+
+  /** Whether the bytes just before the position are still the ones read there. */
+  async #fingerprintHolds(): Promise<boolean> {
+    const length = this.#fingerprintLength;
+    if (!this.#file || length === 0) return true;
+    const bytes = new Uint8Array(length);
+    await this.#file.seek(this.#position - length, Deno.SeekMode.Start);
+    let filled = 0;
+    while (filled < length) {
+      const count = await this.#file.read(bytes.subarray(filled));
+      if (!count) break;
+      filled += count;
+    }
+    await this.#file.seek(this.#position, Deno.SeekMode.Start);
+    return filled === length && bytes.every((byte, i) => byte === this.#fingerprint[i]);
+  }
+
+  /** Keeps the last bytes read, the end of `chunk`, as the fingerprint. */
+  #remember(chunk: Uint8Array): void {
+    const keep = Math.min(chunk.length, FINGERPRINT_BYTES);
+    const carried = Math.min(this.#fingerprintLength, FINGERPRINT_BYTES - keep);
+    this.#fingerprint.copyWithin(0, this.#fingerprintLength - carried, this.#fingerprintLength);
+    this.#fingerprint.set(chunk.subarray(chunk.length - keep), carried);
+    this.#fingerprintLength = carried + keep;
+  }
+
+  /** Same file, new content: read it again from the start. */
+  async #restart(reason: RotationReason): Promise<void> {
+    this.#splitter.flush(this.#sink);
+    await this.#file?.seek(0, Deno.SeekMode.Start);
+    this.#position = 0;
+    this.#fingerprintLength = 0;
+    this.#rotated(reason);
+  }
+
+  /** Reads up to `limit` bytes from the open file; true when the limit stopped it. */
+  async #read(buffer: Uint8Array, limit: number): Promise<boolean> {
+    let total = 0;
+    while (this.#file && total < limit) {
+      let count: number | null;
+      try {
+        count = await this.#file.read(buffer);
+      } catch (error) {
+        // Released with its position and partial line kept: a reopen of the same file resumes.
+        await this.#close(Date.now(), false);
+        this.#fail(error);
+        return false;
+      }
+      if (!count) return false;
+      this.#at = readTime(Date.now());
+      const chunk = buffer.subarray(0, count);
+      this.#splitter.push(chunk, this.#sink);
+      this.#remember(chunk);
+      this.#position += count;
+      total += count;
+    }
+    return this.#file !== undefined;
+  }
+
+  #rotated(reason: RotationReason): void {
+    const count = ++this.#rotations;
+    const at = readTime(Date.now());
+    this.#options.emit({
+      time: at.text,
+      source: this.#source,
+      level: "INFO",
+      message: `Log rotation detected (#${count}): ${reason}`,
+      fields: { event: "rotation", reason, count },
+    });
+  }
+
+  /** Reports a problem once per distinct problem; it is retried on every check. */
+  #fail(error: unknown): void {
+    const message = describeError(error);
+    if (message === this.#error) return;
+    this.#error = message;
+    this.#readErrors++;
+    this.#options.log(
+      "warn",
+      `${this.#options.label}: cannot read "${this.path}": ${message}; retrying`,
+    );
+  }
+
+  #recover(): void {
+    if (this.#error === undefined) return;
+    this.#error = undefined;
+    this.#options.log("info", `${this.#options.label}: reading "${this.path}" again`);
+  }
+
+  /** Lets go of the file without emitting anything: the stream is shutting down. */
+  dispose(): void {
+    this.#file?.close();
+    this.#file = undefined;
+  }
+
+  /** A snapshot for status. */
+  stats(): WatcherStats {
+    return {
+      path: this.path,
+      state: this.state,
+      size: Math.max(this.#lastSize, this.#position),
+      position: this.#position,
+      entriesRead: this.#entriesRead,
+      rotations: this.#rotations,
+      lastRead: this.#lastRead?.text ?? null,
+      readErrors: this.#readErrors,
+      truncatedLines: this.#splitter.truncatedLines,
+      ...(this.#error !== undefined && { detail: this.#error }),
+      ...(this.#duplicateOf !== undefined && { detail: `same file as ${this.#duplicateOf}` }),
+    };
+  }
+}
+
+/**
+ * Where to start in a file present at startup with read_from = "end": after its last
+ * newline, so a line being written right now is read whole rather than as a fragment.
+ */
+async function lineStartNearEnd(file: Deno.FsFile, size: number): Promise<number> {
+  const from = Math.max(0, size - TAIL_SCAN_BYTES);
+  const tail = new Uint8Array(size - from);
+  await file.seek(from, Deno.SeekMode.Start);
+  let filled = 0;
+  while (filled < tail.length) {
+    const count = await file.read(tail.subarray(filled));
+    if (!count) break;
+    filled += count;
+  }
+  const newline = tail.subarray(0, filled).lastIndexOf(10);
+  if (newline >= 0) return from + newline + 1;
+  return from === 0 ? 0 : size;
+}
+
+function describeError(error: unknown): string {
+  if (error instanceof Deno.errors.PermissionDenied) return "permission denied";
+  if (error instanceof Deno.errors.NotCapable) {
+    return "outside the read permission (--allow-read)";
+  }
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,244 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { append, tempDir } from "../_test_utils.ts";
+import type { LogEntry } from "../entry/entry.ts";
+import type { LogLevel } from "../log.ts";
+import { FileTailer, type TailerOptions } from "./file_tailer.ts";
+import { IdentityRegistry } from "./identity_registry.ts";
+
+/** A tailer driven by explicit checks, with what it emitted and logged. */
+function tailer(path: string, options: Partial<TailerOptions> = {}) {
+  const entries: LogEntry[] = [];
+  const logs: [LogLevel, string][] = [];
+  const buffer = new Uint8Array(64 * 1024);
+  const registry = options.registry ?? new IdentityRegistry();
+  const instance = new FileTailer({
+    path,
+    maxLineBytes: 1024,
+    startAtEnd: false,
+    registry,
+    emit: (entry) => entries.push(entry),
+    log: (level, message) => logs.push([level, message]),
+    label: "test",
+    ...options,
+  });
+  return {
+    tailer: instance,
+    entries,
+    logs,
+    /** Checks once and returns the messages emitted by that check. */
+    async check(): Promise<string[]> {
+      const before = entries.length;
+      await instance.check(buffer, Date.now());
+      return entries.slice(before).map((entry) => entry.message);
+    },
+    [Symbol.dispose]() {
+      instance.dispose();
+      registry.dispose();
+    },
+  };
+}
+
+Deno.test("FileTailer reads lines as they are written and holds a partial line", async () => {
+  await using dir = await tempDir();
+  const path = join(dir.path, "app.log");
+  await Deno.writeTextFile(path, "one\ntw");
+  using t = tailer(path);
+  assert.deepEqual(await t.check(), ["one"]);
+  await append(path, "o\n\r\nthree\r\n");
+  assert.deepEqual(await t.check(), ["two", "three"]);
+  assert.deepEqual(await t.check(), []);
+  const [entry] = t.entries;
+  assert.equal(entry?.source, "app.log");
+  const stats = t.tailer.stats();
+  assert.equal(stats.state, "following");
+  assert.equal(stats.entriesRead, 3);
+  assert.equal(stats.position, stats.size);
+  assert.equal(stats.rotations, 0);
+  assert.match(stats.lastRead ?? "", /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/);
+});
+
+Deno.test("FileTailer starts a file present at startup after its last complete line", async () => {
+  await using dir = await tempDir();
+  const path = join(dir.path, "app.log");
+  await Deno.writeTextFile(path, "old 1\nold 2\nbeing writ");
+  using t = tailer(path, { startAtEnd: true });
+  assert.deepEqual(await t.check(), []);
+  await append(path, "ten\nnew\n");
+  assert.deepEqual(await t.check(), ["being written", "new"]);
+});
+
+Deno.test("FileTailer on inode change reads the old file to its end, then the new one from 0", async () => {
+  await using dir = await tempDir();
+  const path = join(dir.path, "app.log");
+  await Deno.writeTextFile(path, "a\n");
+  using t = tailer(path);
+  assert.deepEqual(await t.check(), ["a"]);
+  await append(path, "b\nc (partial");
+  await Deno.rename(path, `${path}.1`);
+  await Deno.writeTextFile(path, "d\n");
+  assert.deepEqual(await t.check(), [
+    "b",
+    "c (partial",
+    "Log rotation detected (#1): inode change",
+    "d",
+  ]);
+  const rotation = t.entries.find((entry) => entry.fields?.event === "rotation");
+  assert.deepEqual(rotation?.fields, { event: "rotation", reason: "inode change", count: 1 });
+  assert.equal(rotation?.level, "INFO");
+  assert.equal(t.tailer.stats().rotations, 1);
+});
+
+Deno.test("FileTailer on a deleted file drains it, closes it at once and waits for a new one", async () => {
+  await using dir = await tempDir();
+  const path = join(dir.path, "app.log");
+  await Deno.writeTextFile(path, "a\n");
+  using t = tailer(path);
+  await t.check();
+  await append(path, "b\nlast words");
+  await Deno.remove(path);
+  assert.deepEqual(await t.check(), ["b", "last words"]);
+  assert.equal(t.tailer.state, "missing");
+  assert.deepEqual(await t.check(), []);
+  await Deno.writeTextFile(path, "reborn\n");
+  assert.deepEqual(await t.check(), ["Log rotation detected (#1): inode change", "reborn"]);
+});
+
+Deno.test("FileTailer follows a symlink swap", async () => {
+  await using dir = await tempDir();
+  const path = join(dir.path, "current.log");
+  await Deno.writeTextFile(join(dir.path, "a.log"), "a1\n");
+  await Deno.symlink(join(dir.path, "a.log"), path);
+  using t = tailer(path);
+  assert.deepEqual(await t.check(), ["a1"]);
+  await append(join(dir.path, "a.log"), "a2\n");
+  await Deno.writeTextFile(join(dir.path, "b.log"), "b1\n");
+  await Deno.symlink(join(dir.path, "b.log"), `${path}.tmp`);
+  await Deno.rename(`${path}.tmp`, path);
+  assert.deepEqual(await t.check(), ["a2", "Log rotation detected (#1): inode change", "b1"]);
+});
+
+Deno.test("FileTailer on a size decrease reads from 0", async () => {
+  await using dir = await tempDir();
+  const path = join(dir.path, "app.log");
+  await Deno.writeTextFile(path, "first line\nsecond line\n");
+  using t = tailer(path);
+  await t.check();
+  await Deno.writeTextFile(path, "new\n");
+  assert.deepEqual(await t.check(), ["Log rotation detected (#1): size decrease", "new"]);
+});
+
+Deno.test("FileTailer notices a truncation hidden by regrowth past the old size", async () => {
+  await using dir = await tempDir();
+  const path = join(dir.path, "app.log");
+  await Deno.writeTextFile(path, "line 000001\nline 000002\n");
+  using t = tailer(path);
+  await t.check();
+  // copytruncate under a busy writer: truncated, then more written than before, between checks.
+  await Deno.writeTextFile(path, "line 000003\nline 000004\nline 000005\n");
+  assert.deepEqual(await t.check(), [
+    "Log rotation detected (#1): size decrease",
+    "line 000003",
+    "line 000004",
+    "line 000005",
+  ]);
+});
+
+Deno.test("FileTailer on a modification time reset reads from 0", async () => {
+  await using dir = await tempDir();
+  const path = join(dir.path, "app.log");
+  await Deno.writeTextFile(path, "aaaa\n");
+  using t = tailer(path);
+  await t.check();
+  // Same size, older mtime: the content was replaced (e.g. restored from a backup).
+  await Deno.writeTextFile(path, "bbbb\n");
+  await Deno.utime(path, new Date(2001, 0, 1), new Date(2001, 0, 1));
+  assert.deepEqual(await t.check(), [
+    "Log rotation detected (#1): modification time reset",
+    "bbbb",
+  ]);
+  assert.deepEqual(await t.check(), []);
+});
+
+Deno.test("FileTailer on a position beyond the file size reads from 0", async () => {
+  await using dir = await tempDir();
+  const path = join(dir.path, "app.log");
+  await Deno.writeTextFile(path, "0123456789\n");
+  // The writer appended between the stat and the read: the stat saw 5 bytes, 11 were read.
+  let stale = true;
+  const stat = async (path: string) => {
+    const info = await Deno.stat(path);
+    return stale ? { ...info, size: 5 } : info;
+  };
+  using t = tailer(path, { stat });
+  assert.deepEqual(await t.check(), ["0123456789"]);
+  stale = false;
+  // Truncated to a size above the last seen (5) but below the position (11).
+  await Deno.writeTextFile(path, "abcdefg\n");
+  assert.deepEqual(await t.check(), [
+    "Log rotation detected (#1): position beyond file size",
+    "abcdefg",
+  ]);
+});
+
+Deno.test("FileTailer reports an unreadable path once, retries, and says when it recovers", async () => {
+  await using dir = await tempDir();
+  const path = join(dir.path, "app.log");
+  await Deno.mkdir(path);
+  using t = tailer(path);
+  await t.check();
+  await t.check();
+  assert.equal(t.tailer.state, "error");
+  assert.equal(t.tailer.stats().readErrors, 1);
+  assert.equal(t.tailer.stats().detail, "not a regular file");
+  assert.deepEqual(t.logs, [["warn", `test: cannot read "${path}": not a regular file; retrying`]]);
+  await Deno.remove(path);
+  await Deno.writeTextFile(path, "fine\n");
+  assert.deepEqual(await t.check(), ["fine"]);
+  assert.equal(t.tailer.state, "following");
+  assert.deepEqual(t.logs.at(-1), ["info", `test: reading "${path}" again`]);
+});
+
+Deno.test("FileTailer cuts long lines and survives binary content", async () => {
+  await using dir = await tempDir();
+  const path = join(dir.path, "app.log");
+  await Deno.writeFile(
+    path,
+    new Uint8Array([
+      0,
+      1,
+      2,
+      0xff,
+      0xfe,
+      10,
+      ...new TextEncoder().encode("x".repeat(3000) + "\nok\n"),
+    ]),
+  );
+  using t = tailer(path, { maxLineBytes: 100 });
+  const messages = await t.check();
+  assert.deepEqual(messages, ["\0\x01\x02\uFFFD\uFFFD", "x".repeat(100), "ok"]);
+  assert.deepEqual(t.entries[1]?.fields, { truncated: true });
+  assert.equal(t.tailer.stats().truncatedLines, 1);
+});
+
+Deno.test("FileTailer with a shared registry reads one file once, and continues a renamed file", async () => {
+  await using dir = await tempDir();
+  const registry = new IdentityRegistry();
+  const current = join(dir.path, "app.log");
+  const rotated = join(dir.path, "app.1.log");
+  await Deno.writeTextFile(current, "a\n");
+  using first = tailer(current, { registry });
+  using second = tailer(rotated, { registry });
+  assert.deepEqual(await first.check(), ["a"]);
+  await append(current, "b\n");
+  await Deno.rename(current, rotated);
+  // The new name is found before the old watcher noticed: it waits for the owner.
+  assert.deepEqual(await second.check(), []);
+  assert.equal(second.tailer.state, "duplicate");
+  assert.equal(second.tailer.stats().detail, `same file as ${current}`);
+  await Deno.writeTextFile(current, "c\n");
+  assert.deepEqual(await first.check(), ["b", "Log rotation detected (#1): inode change", "c"]);
+  // Released at its end: the renamed file continues there, not from 0.
+  await append(rotated, "late write\n");
+  assert.deepEqual(await second.check(), ["late write"]);
+});

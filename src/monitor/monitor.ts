@@ -1,0 +1,346 @@
+import { dirname, join } from "node:path";
+import type { MonitorConfig, TargetConfig } from "../config/types.ts";
+import type { LogEntry } from "../entry/entry.ts";
+import { type Log, stderrLog } from "../log.ts";
+import { FileTailer, type WatcherStats } from "./file_tailer.ts";
+import { compileGlob } from "./glob.ts";
+import { IdentityRegistry } from "./identity_registry.ts";
+
+/** How a stream's monitor runs. */
+export interface MonitorOptions {
+  readonly config: MonitorConfig;
+  /** Receives every entry, in file order per file. Must not block: it runs on the read path. */
+  readonly onEntry: (entry: LogEntry) => void;
+  /** Stops the monitor and closes every file. */
+  readonly signal: AbortSignal;
+  /** Prefix of log messages, e.g. `stream "app"`. */
+  readonly label?: string;
+  readonly log?: Log;
+  /**
+   * Use `Deno.watchFs` events for low latency (default true). The stat poll every
+   * `checkIntervalMs` runs either way; tests turn events off to prove it suffices alone.
+   */
+  readonly events?: boolean;
+}
+
+/** Per-stream totals and per-watcher detail, for status (SPEC §7). */
+export interface MonitorStats {
+  /** Paths with a file open. */
+  readonly activeWatchers: number;
+  /** Entries emitted: one per line, plus rotation entries. */
+  readonly totalEntries: number;
+  readonly rotations: number;
+  readonly truncatedLines: number;
+  readonly readErrors: number;
+  readonly watchers: readonly WatcherStats[];
+}
+
+/** Scratch buffer per monitor: checks never overlap, so one is enough. */
+const READ_BUFFER_BYTES = 256 * 1024;
+/** A directory-discovered path that stays empty this long is forgotten. */
+const FORGET_MISSING_MS = 60_000;
+
+interface Watched {
+  readonly tailer: FileTailer;
+  /** Found only by listing a directory target, not named by a file target. */
+  discovered: boolean;
+  missingSince?: number;
+}
+
+/**
+ * Follows every file of one stream's targets (SPEC §3) and hands each line to `onEntry`
+ * as an entry. Checks run one at a time, woken by file-system events and by the poll.
+ */
+export class Monitor {
+  readonly #options: MonitorOptions;
+  readonly #log: Log;
+  readonly #label: string;
+  readonly #registry = new IdentityRegistry();
+  readonly #watched = new Map<string, Watched>();
+  readonly #matchers = new Map<TargetConfig, (name: string) => boolean>();
+  readonly #buffer = new Uint8Array(READ_BUFFER_BYTES);
+  /** Problems with directory targets, reported once each. */
+  readonly #directoryProblems = new Map<string, string>();
+  readonly #fsWatchers = new Map<string, { watcher: Deno.FsWatcher; identity: string }>();
+  readonly #consumers = new Set<Promise<void>>();
+  /** Paths that events or unfinished reads say need a look. */
+  readonly #dirty = new Set<string>();
+  #discoveryDue = true;
+  /** Callers of `settle()` waiting for the next full check. */
+  #settlers: (() => void)[] = [];
+  #nextPoll = 0;
+  #wake: (() => void) | undefined;
+  #totalEntries = 0;
+  #startup = true;
+  #finished: Promise<void> = Promise.resolve();
+
+  private constructor(options: MonitorOptions) {
+    this.#options = options;
+    this.#log = options.log ?? stderrLog;
+    this.#label = options.label ?? "monitor";
+    for (const target of options.config.targets) {
+      if (!target.isFile) this.#matchers.set(target, compileGlob(target.pattern));
+    }
+  }
+
+  /**
+   * Starts following. Resolves after the first full check, so every file present now is
+   * positioned (at its end or start per `read_from`) and later writes are all seen.
+   */
+  static async start(options: MonitorOptions): Promise<Monitor> {
+    const monitor = new Monitor(options);
+    await monitor.#tick();
+    monitor.#startup = false;
+    monitor.#finished = monitor.#run();
+    return monitor;
+  }
+
+  /** Resolves once the monitor has stopped and closed every file and watcher. */
+  get finished(): Promise<void> {
+    return this.#finished;
+  }
+
+  /**
+   * Runs a full check now (every path, every directory listing) and resolves when a check
+   * that started after this call has finished: what is in the files by then is emitted.
+   */
+  settle(): Promise<void> {
+    if (this.#options.signal.aborted) return Promise.resolve();
+    const settled = new Promise<void>((resolve) => this.#settlers.push(resolve));
+    this.#discoveryDue = true;
+    this.#wake?.();
+    return settled;
+  }
+
+  /** A snapshot for status. */
+  stats(): MonitorStats {
+    const watchers = [...this.#watched.values()].map(({ tailer }) => tailer.stats());
+    let rotations = 0, truncatedLines = 0, readErrors = 0;
+    for (const watcher of watchers) {
+      rotations += watcher.rotations;
+      truncatedLines += watcher.truncatedLines;
+      readErrors += watcher.readErrors;
+    }
+    return {
+      activeWatchers: watchers.filter((watcher) => watcher.state === "following").length,
+      totalEntries: this.#totalEntries,
+      rotations,
+      truncatedLines,
+      readErrors,
+      watchers,
+    };
+  }
+
+  async #run(): Promise<void> {
+    const { signal } = this.#options;
+    const onAbort = () => this.#wake?.();
+    signal.addEventListener("abort", onAbort);
+    try {
+      while (!signal.aborted) {
+        await this.#idle();
+        if (signal.aborted) break;
+        await this.#tick();
+      }
+    } finally {
+      signal.removeEventListener("abort", onAbort);
+      for (const settle of this.#settlers.splice(0)) settle();
+      for (const { tailer } of this.#watched.values()) tailer.dispose();
+      this.#registry.dispose();
+      for (const { watcher } of this.#fsWatchers.values()) watcher.close();
+      await Promise.all(this.#consumers);
+    }
+  }
+
+  /** Waits until an event, an unfinished read or the poll calls for a check. */
+  async #idle(): Promise<void> {
+    const delay = this.#nextPoll - Date.now();
+    if (this.#dirty.size > 0 || this.#discoveryDue || delay <= 0) return;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await new Promise<void>((resolve) => {
+      this.#wake = resolve;
+      timer = setTimeout(resolve, delay);
+    });
+    clearTimeout(timer);
+    this.#wake = undefined;
+  }
+
+  /**
+   * One check. On the poll (or when an event may mean a new file) every path is checked
+   * and directories are listed again; otherwise only the paths events named.
+   */
+  async #tick(): Promise<void> {
+    const now = Date.now();
+    const full = now >= this.#nextPoll || this.#discoveryDue;
+    if (full) {
+      const settlers = this.#settlers.splice(0);
+      this.#nextPoll = now + this.#options.config.checkIntervalMs;
+      this.#discoveryDue = false;
+      this.#dirty.clear();
+      // Existing paths first: a rotated file is released before its new name is found.
+      for (const path of [...this.#watched.keys()]) await this.#check(path, now);
+      for (const [path, discovered] of await this.#discover()) {
+        const watched = this.#watched.get(path);
+        if (watched) watched.discovered &&= discovered;
+        else await this.#follow(path, discovered, now);
+      }
+      for (const [path, { tailer }] of this.#watched) {
+        if (tailer.state === "duplicate") await this.#check(path, now);
+      }
+      this.#forgetMissing(now);
+      await this.#registry.prune(now);
+      if (this.#options.events ?? true) await this.#watchDirectories();
+      for (const settle of settlers) settle();
+    } else {
+      const paths = [...this.#dirty];
+      this.#dirty.clear();
+      for (const path of paths) if (this.#watched.has(path)) await this.#check(path, now);
+    }
+  }
+
+  async #check(path: string, now: number): Promise<void> {
+    const watched = this.#watched.get(path);
+    if (!watched) return;
+    if (await watched.tailer.check(this.#buffer, now)) this.#dirty.add(path);
+    if (watched.tailer.state === "missing") watched.missingSince ??= now;
+    else delete watched.missingSince;
+  }
+
+  async #follow(path: string, discovered: boolean, now: number): Promise<void> {
+    const tailer = new FileTailer({
+      path,
+      maxLineBytes: this.#options.config.maxLineBytes,
+      // Files that appear after startup are read from the start: nothing written is lost.
+      startAtEnd: this.#startup && this.#options.config.readFrom === "end",
+      registry: this.#registry,
+      emit: (entry) => {
+        this.#totalEntries++;
+        this.#options.onEntry(entry);
+      },
+      log: this.#log,
+      label: this.#label,
+    });
+    this.#watched.set(path, { tailer, discovered });
+    await this.#check(path, now);
+  }
+
+  /**
+   * Every path the targets name now, mapped to whether only a directory listing found it.
+   * File targets are named whether they exist or not.
+   */
+  async #discover(): Promise<Map<string, boolean>> {
+    const paths = new Map<string, boolean>();
+    for (const target of this.#options.config.targets) {
+      if (target.isFile) {
+        paths.set(target.path, false);
+        continue;
+      }
+      const matches = this.#matchers.get(target)!;
+      try {
+        for await (const entry of Deno.readDir(target.path)) {
+          if (!(entry.isFile || entry.isSymlink) || !matches(entry.name)) continue;
+          const path = join(target.path, entry.name);
+          if (!paths.has(path) && (entry.isFile || await isFile(path))) paths.set(path, true);
+        }
+        this.#directoryProblem(target.path, undefined);
+      } catch (error) {
+        this.#directoryProblem(target.path, error);
+      }
+    }
+    return paths;
+  }
+
+  /** Reports a directory target's problem once, and once when it is gone. */
+  #directoryProblem(path: string, error: unknown): void {
+    const previous = this.#directoryProblems.get(path);
+    if (error === undefined) {
+      if (previous === undefined) return;
+      this.#directoryProblems.delete(path);
+      this.#log("info", `${this.#label}: directory "${path}" is readable now`);
+      return;
+    }
+    const problem = error instanceof Deno.errors.NotFound
+      ? "does not exist (yet)"
+      : error instanceof Deno.errors.PermissionDenied
+      ? "cannot be read: permission denied"
+      : error instanceof Error
+      ? `cannot be read: ${error.message}`
+      : String(error);
+    if (problem === previous) return;
+    this.#directoryProblems.set(path, problem);
+    const every = this.#options.config.checkIntervalMs;
+    this.#log("warn", `${this.#label}: directory "${path}" ${problem}; checking every ${every} ms`);
+  }
+
+  /** Forgets directory-discovered paths that stayed empty: rotated-away names pile up otherwise. */
+  #forgetMissing(now: number): void {
+    for (const [path, watched] of this.#watched) {
+      if (
+        watched.discovered && watched.missingSince !== undefined &&
+        now - watched.missingSince >= FORGET_MISSING_MS
+      ) {
+        this.#watched.delete(path);
+      }
+    }
+  }
+
+  /**
+   * Keeps one `Deno.watchFs` per directory that holds a target, re-created when the
+   * directory is replaced. Events only wake the loop; the checks decide what happened.
+   */
+  async #watchDirectories(): Promise<void> {
+    const directories = new Set(
+      this.#options.config.targets.map((target) =>
+        target.isFile ? dirname(target.path) : target.path
+      ),
+    );
+    for (const directory of directories) {
+      let identity: string;
+      try {
+        const info = await Deno.stat(directory);
+        identity = `${info.dev}:${info.ino}`;
+      } catch {
+        identity = "";
+      }
+      const current = this.#fsWatchers.get(directory);
+      if (current?.identity === identity) continue;
+      current?.watcher.close();
+      this.#fsWatchers.delete(directory);
+      if (identity === "") continue;
+      try {
+        const watcher = Deno.watchFs(directory, { recursive: false });
+        this.#fsWatchers.set(directory, { watcher, identity });
+        const consumer = this.#consume(watcher).finally(() => {
+          this.#consumers.delete(consumer);
+          // Ended on its own: let the next poll create a new one.
+          if (this.#fsWatchers.get(directory)?.watcher === watcher) {
+            this.#fsWatchers.delete(directory);
+          }
+        });
+        this.#consumers.add(consumer);
+      } catch {
+        // The poll covers this directory; watching is retried on the next one.
+      }
+    }
+  }
+
+  async #consume(watcher: Deno.FsWatcher): Promise<void> {
+    try {
+      for await (const event of watcher) {
+        for (const path of event.paths) this.#dirty.add(path);
+        // Anything but a write may be a new, renamed or removed file: list directories again.
+        if (event.kind !== "modify" && event.kind !== "access") this.#discoveryDue = true;
+        this.#wake?.();
+      }
+    } catch {
+      // A watcher that fails is re-created by the next poll.
+    }
+  }
+}
+
+async function isFile(path: string): Promise<boolean> {
+  try {
+    return (await Deno.stat(path)).isFile;
+  } catch {
+    return false;
+  }
+}
