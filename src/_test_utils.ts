@@ -32,3 +32,73 @@ export async function tempDir(prefix = "logwisp_test_"): Promise<
 export async function append(path: string, text: string): Promise<void> {
   await Deno.writeTextFile(path, text, { append: true });
 }
+
+/** One Server-Sent Event as a client sees it; comment lines are kept, for heartbeats. */
+export interface SseEvent {
+  readonly event: string;
+  readonly data: string;
+  readonly id?: string;
+  readonly retry?: string;
+  readonly comments: readonly string[];
+}
+
+/** Reads Server-Sent Events from a response body, event by event. */
+export class SseReader {
+  readonly #reader: ReadableStreamDefaultReader<string>;
+  #buffer = "";
+
+  constructor(body: ReadableStream<Uint8Array>) {
+    this.#reader = body.pipeThrough(new TextDecoderStream()).getReader();
+  }
+
+  /** The next event (or comment block), or null when the stream has ended. */
+  async next(): Promise<SseEvent | null> {
+    let end: number;
+    while ((end = this.#buffer.indexOf("\n\n")) < 0) {
+      const { value, done } = await this.#reader.read();
+      if (done) return null;
+      this.#buffer += value;
+    }
+    const block = this.#buffer.slice(0, end);
+    this.#buffer = this.#buffer.slice(end + 2);
+    const fields: Record<string, string[]> = {};
+    const comments: string[] = [];
+    for (const line of block.split("\n")) {
+      if (line.startsWith(":")) {
+        comments.push(line.slice(1).trim());
+        continue;
+      }
+      const colon = line.indexOf(":");
+      const name = colon < 0 ? line : line.slice(0, colon);
+      const value = colon < 0 ? "" : line.slice(colon + 1).replace(/^ /, "");
+      (fields[name] ??= []).push(value);
+    }
+    return {
+      event: fields.event?.[0] ?? "message",
+      data: (fields.data ?? []).join("\n"),
+      ...(fields.id && { id: fields.id[0] }),
+      ...(fields.retry && { retry: fields.retry[0] }),
+      comments,
+    };
+  }
+
+  /** Reads until `count` events match `filter` (default: `message` events); returns those. */
+  async take(
+    count: number,
+    filter: (event: SseEvent) => boolean = (event) =>
+      event.event === "message" && event.comments.length === 0,
+  ): Promise<SseEvent[]> {
+    const events: SseEvent[] = [];
+    while (events.length < count) {
+      const event = await this.next();
+      if (event === null) throw new Error(`Stream ended after ${events.length} of ${count} events`);
+      if (filter(event)) events.push(event);
+    }
+    return events;
+  }
+
+  /** Stops reading; the server sees the client leave. */
+  async cancel(): Promise<void> {
+    await this.#reader.cancel();
+  }
+}

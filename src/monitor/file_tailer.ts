@@ -41,7 +41,8 @@ export interface TailerOptions {
   /** Start the first file found at its end (it existed at startup and read_from = "end"). */
   readonly startAtEnd: boolean;
   readonly registry: IdentityRegistry;
-  readonly emit: (entry: LogEntry) => void;
+  /** Receives the entries of each chunk read, in order; the tailer waits for it. */
+  readonly emit: (entries: LogEntry[]) => void | Promise<void>;
   readonly log: Log;
   /** Prefix of log messages, e.g. `stream "app"`. */
   readonly label: string;
@@ -49,9 +50,23 @@ export interface TailerOptions {
   readonly stat?: (path: string) => Promise<Deno.FileInfo>;
 }
 
+/** A file renamed away from the path, still read through its handle. */
+interface Draining {
+  readonly file: Deno.FsFile;
+  readonly identity: FileIdentity;
+  position: number;
+  /** Holds the file's partial last line. */
+  readonly splitter: LineSplitter;
+  /** When it was renamed away. */
+  readonly since: number;
+}
+
 /** Bytes read from one file per check, so one busy file cannot starve the others. */
 const MAX_BYTES_PER_CHECK = 16 * 1024 * 1024;
-/** How long a file renamed away is still read through its handle while its path is empty. */
+/**
+ * How long a file renamed away is still read through its handle (Fluent Bit's Rotate_Wait):
+ * an application writes to its old file until it reopens the path.
+ */
 const ROTATE_WAIT_MS = 10_000;
 /** How far back from the end a file present at startup is searched for a line start. */
 const TAIL_SCAN_BYTES = 64 * 1024;
@@ -67,8 +82,13 @@ export class FileTailer {
   readonly path: string;
   readonly #options: TailerOptions;
   readonly #source: string;
-  readonly #splitter: LineSplitter;
+  /** Splits the current file; a file renamed away takes its splitter (and partial line) along. */
+  #splitter: LineSplitter;
   readonly #sink: LineSink;
+  /** Files renamed away, read until deleted or ROTATE_WAIT_MS after the switch; oldest first. */
+  #draining: Draining[] = [];
+  /** Entries of the chunk being read, handed to `emit` together. */
+  #batch: LogEntry[] = [];
 
   #file: Deno.FsFile | undefined;
   #identity: FileIdentity | undefined;
@@ -91,24 +111,26 @@ export class FileTailer {
   #entriesRead = 0;
   #rotations = 0;
   #readErrors = 0;
+  #truncatedLines = 0;
 
   constructor(options: TailerOptions) {
     this.path = options.path;
     this.#options = options;
     this.#source = basename(options.path);
     this.#startAtEnd = options.startAtEnd;
-    this.#splitter = new LineSplitter({ maxLineBytes: options.maxLineBytes });
+    this.#splitter = this.#newSplitter();
     this.#sink = (line, truncated) => {
       this.#entriesRead++;
+      if (truncated) this.#truncatedLines++;
       this.#lastRead = this.#at;
-      this.#options.emit(parseLine(line, this.#source, this.#at, truncated));
+      this.#batch.push(parseLine(line, this.#source, this.#at, truncated));
     };
   }
 
   /** What the tailer is doing now. */
   get state(): WatcherState {
     if (this.#error !== undefined) return "error";
-    if (this.#file) return "following";
+    if (this.#file || this.#draining.length > 0) return "following";
     return this.#duplicateOf === undefined ? "missing" : "duplicate";
   }
 
@@ -122,10 +144,12 @@ export class FileTailer {
       return await this.#check(buffer, now);
     } finally {
       this.#startAtEnd = false;
+      await this.#emit();
     }
   }
 
   async #check(buffer: Uint8Array, now: number): Promise<boolean> {
+    await this.#drain(buffer, now);
     let info: Deno.FileInfo;
     try {
       info = await (this.#options.stat ?? Deno.stat)(this.path);
@@ -137,19 +161,23 @@ export class FileTailer {
     }
     this.#goneSince = undefined;
 
-    if (this.#file && identityOf(info) !== this.#identity) {
-      // Rotated by rename, delete or symlink swap: finish the old file first, so lines
-      // written just before the rotation are not lost.
-      await this.#read(buffer, Infinity);
-      await this.#close(now);
-    }
     let restarted = false;
-    if (this.#file) {
+    if (this.#file && identityOf(info) === this.#identity) {
       const reason = await this.#truncation(info);
       if (reason) await this.#restart(reason);
       restarted = reason !== undefined;
-    } else if (!(await this.#open())) {
-      return false;
+    } else {
+      // A new file at the path (first sight, rename, delete or symlink swap). Open it before
+      // finishing the old one, so a second rotation meanwhile cannot take it away unread;
+      // then read the old file to its end, so lines written just before the rotation stay,
+      // and keep reading it for a while if it was renamed: its writer may not have reopened.
+      const next = await this.#openPath();
+      if (this.#file) {
+        await this.#read(buffer, Infinity);
+        await this.#retire(now);
+      }
+      if (!next || !(await this.#adopt(next))) return false;
+      info = next.info;
     }
 
     const more = await this.#read(buffer, MAX_BYTES_PER_CHECK);
@@ -159,6 +187,58 @@ export class FileTailer {
     this.#lastMtime = info.mtime?.getTime() ?? 0;
     this.#recover();
     return more;
+  }
+
+  /** Reads the files renamed away to their ends; lets go of those deleted or waited out. */
+  async #drain(buffer: Uint8Array, now: number): Promise<void> {
+    if (this.#draining.length === 0) return;
+    const kept: Draining[] = [];
+    for (const draining of this.#draining) {
+      let named = false;
+      try {
+        for (let count; (count = await draining.file.read(buffer));) {
+          this.#at = readTime(Date.now());
+          draining.splitter.push(buffer.subarray(0, count), this.#sink);
+          draining.position += count;
+          await this.#emit();
+        }
+        named = ((await draining.file.stat()).nlink ?? 1) > 0;
+      } catch {
+        // Unreadable now: let it go with what was read.
+      }
+      if (named && now - draining.since < ROTATE_WAIT_MS) {
+        kept.push(draining);
+        continue;
+      }
+      draining.splitter.flush(this.#sink);
+      const position = named ? draining.position : undefined;
+      this.#options.registry.release(draining.identity, this.path, draining.file, position, now);
+    }
+    this.#draining = kept;
+  }
+
+  /**
+   * Done with the current file at the path: a file renamed away is kept for `#drain` with
+   * its partial line; a deleted one is closed at once, which would otherwise pin its space.
+   */
+  async #retire(now: number): Promise<void> {
+    const file = this.#file;
+    const identity = this.#identity;
+    if (!file || identity === undefined || !(await this.#exists())) return await this.#close(now);
+    this.#draining.push({
+      file,
+      identity,
+      position: this.#position,
+      splitter: this.#splitter,
+      since: now,
+    });
+    this.#splitter = this.#newSplitter();
+    this.#file = undefined;
+    this.#identity = undefined;
+  }
+
+  #newSplitter(): LineSplitter {
+    return new LineSplitter({ maxLineBytes: this.#options.maxLineBytes });
   }
 
   /** The path is gone. A file still held may be written a little longer, so keep reading it. */
@@ -173,41 +253,62 @@ export class FileTailer {
     return more;
   }
 
-  /** Opens the file now at the path; false when it is read through another path or fails. */
-  async #open(): Promise<boolean> {
+  /** Opens what is at the path now, with its own stat: the path may change meanwhile. */
+  async #openPath(): Promise<{ file: Deno.FsFile; info: Deno.FileInfo } | undefined> {
     let file: Deno.FsFile | undefined;
     try {
       file = await Deno.open(this.path, { read: true });
-      // The handle's own identity: the path may have been swapped since the stat.
-      const info = await file.stat();
-      const identity = identityOf(info);
-      const owner = this.#options.registry.ownerOtherThan(identity, this.path);
-      if (owner !== undefined) {
-        file.close();
-        this.#duplicateOf = owner;
-        return false;
-      }
-      const resumed = this.#options.registry.claim(identity, this.path);
-      const start = resumed ??
-        (this.#startAtEnd ? await lineStartNearEnd(file, info.size) : 0);
-      await file.seek(start, Deno.SeekMode.Start);
-      this.#file = file;
-      this.#identity = identity;
-      this.#position = start;
-      this.#fingerprintLength = 0;
-      this.#lastSize = info.size;
-      this.#lastMtime = info.mtime?.getTime() ?? 0;
-      this.#duplicateOf = undefined;
-      // Resuming the very file read last (after a read error) is no rotation.
-      const sameFile = identity === this.#lastIdentity && resumed !== undefined;
-      if (this.#lastIdentity !== undefined && !sameFile) this.#rotated("inode change");
-      this.#lastIdentity = identity;
-      return true;
+      return { file, info: await file.stat() };
     } catch (error) {
-      if (file !== this.#file) file?.close();
+      file?.close();
+      if (!(error instanceof Deno.errors.NotFound)) this.#fail(error);
+      return undefined;
+    }
+  }
+
+  /** Follows the opened file; false (and closed) when another path's watcher reads it. */
+  async #adopt(next: { file: Deno.FsFile; info: Deno.FileInfo }): Promise<boolean> {
+    const { file, info } = next;
+    const identity = identityOf(info);
+    const owner = this.#options.registry.ownerOtherThan(identity, this.path);
+    if (owner !== undefined) {
+      file.close();
+      this.#duplicateOf = owner;
+      return false;
+    }
+    // A file renamed away and back while still being drained continues where it was.
+    const back = this.#draining.findIndex((draining) => draining.identity === identity);
+    const returned = back >= 0 ? this.#draining.splice(back, 1)[0] : undefined;
+    if (returned) {
+      returned.file.close();
+      this.#splitter = returned.splitter;
+    }
+    const resumed = returned?.position ?? this.#options.registry.claim(identity, this.path);
+    try {
+      const start = resumed ?? (this.#startAtEnd ? await lineStartNearEnd(file, info.size) : 0);
+      // What precedes the start is the fingerprint: a truncation that regrows the file past
+      // its old size before the first read would otherwise go unnoticed.
+      const before = await readAt(file, Math.max(0, start - FINGERPRINT_BYTES), start);
+      this.#fingerprint.set(before);
+      this.#fingerprintLength = before.length;
+      await file.seek(start, Deno.SeekMode.Start);
+      this.#position = start;
+    } catch (error) {
+      this.#options.registry.release(identity, this.path, file, undefined, Date.now());
       this.#fail(error);
       return false;
     }
+    this.#file = file;
+    this.#identity = identity;
+    this.#lastSize = info.size;
+    this.#lastMtime = info.mtime?.getTime() ?? 0;
+    this.#duplicateOf = undefined;
+    // Resuming the very file read last (after a read error) is no rotation.
+    const sameFile = returned !== undefined ||
+      (identity === this.#lastIdentity && resumed !== undefined);
+    if (this.#lastIdentity !== undefined && !sameFile) this.#rotated("inode change");
+    this.#lastIdentity = identity;
+    return true;
   }
 
   /**
@@ -259,16 +360,9 @@ export class FileTailer {
   async #fingerprintHolds(): Promise<boolean> {
     const length = this.#fingerprintLength;
     if (!this.#file || length === 0) return true;
-    const bytes = new Uint8Array(length);
-    await this.#file.seek(this.#position - length, Deno.SeekMode.Start);
-    let filled = 0;
-    while (filled < length) {
-      const count = await this.#file.read(bytes.subarray(filled));
-      if (!count) break;
-      filled += count;
-    }
+    const bytes = await readAt(this.#file, this.#position - length, this.#position);
     await this.#file.seek(this.#position, Deno.SeekMode.Start);
-    return filled === length && bytes.every((byte, i) => byte === this.#fingerprint[i]);
+    return bytes.length === length && bytes.every((byte, i) => byte === this.#fingerprint[i]);
   }
 
   /** Keeps the last bytes read, the end of `chunk`, as the fingerprint. */
@@ -309,14 +403,23 @@ export class FileTailer {
       this.#remember(chunk);
       this.#position += count;
       total += count;
+      await this.#emit();
     }
     return this.#file !== undefined;
+  }
+
+  /** Hands the entries collected so far to `emit`. */
+  async #emit(): Promise<void> {
+    if (this.#batch.length === 0) return;
+    const batch = this.#batch;
+    this.#batch = [];
+    await this.#options.emit(batch);
   }
 
   #rotated(reason: RotationReason): void {
     const count = ++this.#rotations;
     const at = readTime(Date.now());
-    this.#options.emit({
+    this.#batch.push({
       time: at.text,
       source: this.#source,
       level: "INFO",
@@ -347,6 +450,8 @@ export class FileTailer {
   dispose(): void {
     this.#file?.close();
     this.#file = undefined;
+    for (const { file } of this.#draining) file.close();
+    this.#draining = [];
   }
 
   /** A snapshot for status. */
@@ -360,7 +465,7 @@ export class FileTailer {
       rotations: this.#rotations,
       lastRead: this.#lastRead?.text ?? null,
       readErrors: this.#readErrors,
-      truncatedLines: this.#splitter.truncatedLines,
+      truncatedLines: this.#truncatedLines,
       ...(this.#error !== undefined && { detail: this.#error }),
       ...(this.#duplicateOf !== undefined && { detail: `same file as ${this.#duplicateOf}` }),
     };
@@ -373,17 +478,22 @@ export class FileTailer {
  */
 async function lineStartNearEnd(file: Deno.FsFile, size: number): Promise<number> {
   const from = Math.max(0, size - TAIL_SCAN_BYTES);
-  const tail = new Uint8Array(size - from);
-  await file.seek(from, Deno.SeekMode.Start);
+  const newline = (await readAt(file, from, size)).lastIndexOf(10);
+  if (newline >= 0) return from + newline + 1;
+  return from === 0 ? 0 : size;
+}
+
+/** The bytes from `start` to `end`, fewer if the file ends first; moves the file position. */
+async function readAt(file: Deno.FsFile, start: number, end: number): Promise<Uint8Array> {
+  const bytes = new Uint8Array(end - start);
+  await file.seek(start, Deno.SeekMode.Start);
   let filled = 0;
-  while (filled < tail.length) {
-    const count = await file.read(tail.subarray(filled));
+  while (filled < bytes.length) {
+    const count = await file.read(bytes.subarray(filled));
     if (!count) break;
     filled += count;
   }
-  const newline = tail.subarray(0, filled).lastIndexOf(10);
-  if (newline >= 0) return from + newline + 1;
-  return from === 0 ? 0 : size;
+  return bytes.subarray(0, filled);
 }
 
 function describeError(error: unknown): string {

@@ -17,7 +17,7 @@ function tailer(path: string, options: Partial<TailerOptions> = {}) {
     maxLineBytes: 1024,
     startAtEnd: false,
     registry,
-    emit: (entry) => entries.push(entry),
+    emit: (batch) => void entries.push(...batch),
     log: (level, message) => logs.push([level, message]),
     label: "test",
     ...options,
@@ -77,12 +77,15 @@ Deno.test("FileTailer on inode change reads the old file to its end, then the ne
   await append(path, "b\nc (partial");
   await Deno.rename(path, `${path}.1`);
   await Deno.writeTextFile(path, "d\n");
-  assert.deepEqual(await t.check(), [
-    "b",
-    "c (partial",
-    "Log rotation detected (#1): inode change",
-    "d",
-  ]);
+  assert.deepEqual(await t.check(), ["b", "Log rotation detected (#1): inode change", "d"]);
+  // The writer finishes its line through its old handle: the renamed file is still read.
+  await append(`${path}.1`, ", completed)\n");
+  await append(path, "e\n");
+  assert.deepEqual(await t.check(), ["c (partial, completed)", "e"]);
+  // Once the renamed file is gone, it is let go.
+  await append(`${path}.1`, "unfinished");
+  await Deno.remove(`${path}.1`);
+  assert.deepEqual(await t.check(), ["unfinished"]);
   const rotation = t.entries.find((entry) => entry.fields?.event === "rotation");
   assert.deepEqual(rotation?.fields, { event: "rotation", reason: "inode change", count: 1 });
   assert.equal(rotation?.level, "INFO");
@@ -164,20 +167,23 @@ Deno.test("FileTailer on a position beyond the file size reads from 0", async ()
   await using dir = await tempDir();
   const path = join(dir.path, "app.log");
   await Deno.writeTextFile(path, "0123456789\n");
-  // The writer appended between the stat and the read: the stat saw 5 bytes, 11 were read.
-  let stale = true;
+  // The writer appends between a stat and the read that follows it: the stat saw 11 bytes.
+  let staleSize: number | undefined;
   const stat = async (path: string) => {
     const info = await Deno.stat(path);
-    return stale ? { ...info, size: 5 } : info;
+    return staleSize === undefined ? info : { ...info, size: staleSize };
   };
   using t = tailer(path, { stat });
   assert.deepEqual(await t.check(), ["0123456789"]);
-  stale = false;
-  // Truncated to a size above the last seen (5) but below the position (11).
-  await Deno.writeTextFile(path, "abcdefg\n");
+  staleSize = 11;
+  await append(path, "abcdefghij\n");
+  assert.deepEqual(await t.check(), ["abcdefghij"]);
+  staleSize = undefined;
+  // Truncated to a size above the last seen (11) but below the position (22).
+  await Deno.writeTextFile(path, "new content!!!\n");
   assert.deepEqual(await t.check(), [
     "Log rotation detected (#1): position beyond file size",
-    "abcdefg",
+    "new content!!!",
   ]);
 });
 
@@ -238,7 +244,12 @@ Deno.test("FileTailer with a shared registry reads one file once, and continues 
   assert.equal(second.tailer.stats().detail, `same file as ${current}`);
   await Deno.writeTextFile(current, "c\n");
   assert.deepEqual(await first.check(), ["b", "Log rotation detected (#1): inode change", "c"]);
-  // Released at its end: the renamed file continues there, not from 0.
+  // The old watcher keeps reading the renamed file for the rotate wait, the new name waits.
   await append(rotated, "late write\n");
-  assert.deepEqual(await second.check(), ["late write"]);
+  assert.deepEqual(await first.check(), ["late write"]);
+  assert.deepEqual(await second.check(), []);
+  // Then it is released at its end: the renamed file continues there, not from 0.
+  await first.tailer.check(new Uint8Array(1024), Date.now() + 60_000);
+  await append(rotated, "later write\n");
+  assert.deepEqual(await second.check(), ["later write"]);
 });

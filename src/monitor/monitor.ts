@@ -9,8 +9,11 @@ import { IdentityRegistry } from "./identity_registry.ts";
 /** How a stream's monitor runs. */
 export interface MonitorOptions {
   readonly config: MonitorConfig;
-  /** Receives every entry, in file order per file. Must not block: it runs on the read path. */
-  readonly onEntry: (entry: LogEntry) => void;
+  /**
+   * Receives the entries of each chunk read, in file order per file. The monitor waits for
+   * it before reading on: it may yield to let clients drain, but must not wait for them.
+   */
+  readonly onEntries: (entries: LogEntry[]) => void | Promise<void>;
   /** Stops the monitor and closes every file. */
   readonly signal: AbortSignal;
   /** Prefix of log messages, e.g. `stream "app"`. */
@@ -48,7 +51,7 @@ interface Watched {
 }
 
 /**
- * Follows every file of one stream's targets (SPEC §3) and hands each line to `onEntry`
+ * Follows every file of one stream's targets (SPEC §3) and hands each line to `onEntries`
  * as an entry. Checks run one at a time, woken by file-system events and by the poll.
  */
 export class Monitor {
@@ -212,9 +215,9 @@ export class Monitor {
       // Files that appear after startup are read from the start: nothing written is lost.
       startAtEnd: this.#startup && this.#options.config.readFrom === "end",
       registry: this.#registry,
-      emit: (entry) => {
-        this.#totalEntries++;
-        this.#options.onEntry(entry);
+      emit: (entries) => {
+        this.#totalEntries += entries.length;
+        return this.#options.onEntries(entries);
       },
       log: this.#log,
       label: this.#label,

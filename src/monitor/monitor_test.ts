@@ -17,7 +17,7 @@ async function startMonitor(
   const controller = new AbortController();
   const monitor = await Monitor.start({
     config: { checkIntervalMs: 20, targets, readFrom: "end", maxLineBytes: 1_048_576, ...config },
-    onEntry: (entry) => entries.push(entry),
+    onEntries: (batch) => void entries.push(...batch),
     signal: controller.signal,
     label: 'stream "test"',
     log: (level, message) => logs.push([level, message]),

@@ -35,8 +35,10 @@ async function rotateUnderWriter(
       readFrom: "end",
       maxLineBytes: 1_048_576,
     },
-    onEntry: ({ message }) => {
-      if (message.startsWith("line ")) numbers.push(Number(message.slice(5)));
+    onEntries: (entries) => {
+      for (const { message } of entries) {
+        if (message.startsWith("line ")) numbers.push(Number(message.slice(5)));
+      }
     },
     signal: controller.signal,
     log: () => {},
@@ -93,7 +95,7 @@ for (const mode of ["rename", "delete", "symlink"]) {
 }
 
 Deno.test("rotation by rename 100 times under a 5,000 lines/s writer loses and duplicates nothing", async () => {
-  const run = await rotateUnderWriter("rename", { rate: 5000, perRotation: 250, rotations: 100 });
+  const run = await rotateUnderWriter("rename", { rate: 5000, perRotation: 500, rotations: 100 });
   assertExactlyOnceInOrder(run);
   assert.equal(run.rotations, 100);
 });

@@ -4,7 +4,7 @@
  *
  *   deno run --allow-read --allow-write rotating_writer.ts PATH MODE RATE PER_ROTATION ROTATIONS
  *
- * Appends `line 000001` … at RATE lines/s in batches every 10 ms, and after every
+ * Appends `line 000001` … at RATE lines/s in batches 10 ms apart, and after every
  * PER_ROTATION lines rotates PATH by MODE: `rename` (to PATH.1, then a new PATH), `delete`
  * (then a new PATH), `symlink` (PATH is a symlink swapped to a new PATH.dataN), `copytruncate`
  * (copy to PATH.1, truncate PATH), `truncate`, or `external` (never rotates itself; opens
@@ -73,10 +73,13 @@ const total = (rotations + 1) * perRotation;
 let file: Deno.FsFile | undefined = mode === "external" ? undefined : await open();
 let written = 0;
 const rotatedAfter: number[] = [];
-const start = performance.now();
-for (let batch = 0; written < total; batch++) {
-  const wait = start + batch * 10 - performance.now();
+// Paced from one batch to the next, never catching up after a stall: a burst of catch-up
+// batches would rotate several times within milliseconds, faster than any reader checks.
+let batchStart = performance.now();
+while (written < total) {
+  const wait = batchStart + 10 - performance.now();
   if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+  batchStart = performance.now();
   let text = "";
   for (let i = 0; i < batchLines; i++) {
     text += `line ${String(++written).padStart(6, "0")}\n`;
