@@ -8,8 +8,14 @@ import { formatCheckSummary } from "./cli/check_summary.ts";
 import { HELP } from "./cli/help.ts";
 import { ConfigError, formatIssue } from "./config/config_error.ts";
 import { loadConfig } from "./config/load.ts";
-import { writeStderr, writeStdout } from "./log.ts";
+import type { Config } from "./config/types.ts";
+import { type Log, stderrLog, writeStderr, writeStdout } from "./log.ts";
+import { runLogWisp } from "./service/app.ts";
+import { StartupError } from "./service/startup_error.ts";
 import { VERSION } from "./version.ts";
+
+/** SPEC §8: exit within 5 s of SIGINT/SIGTERM, whatever the clients do. */
+const SHUTDOWN_DEADLINE_MS = 5000;
 
 /** Runs LogWisp with command-line `args`; resolves to the process exit code (0, 1 or 2). */
 export async function main(args: readonly string[]): Promise<number> {
@@ -46,8 +52,45 @@ export async function main(args: readonly string[]): Promise<number> {
     writeStdout(formatCheckSummary(config, { router: options.router }));
     return 0;
   }
-  writeStderr(formatCheckSummary(config, { router: options.router }));
-  return 0;
+  return await serve(config, options, stderrLog);
+}
+
+/** Runs until SIGINT or SIGTERM; SIGHUP is reported and otherwise ignored. */
+async function serve(
+  config: Config,
+  options: { router: boolean; quiet: boolean },
+  log: Log,
+): Promise<number> {
+  const controller = new AbortController();
+  let watchdog: ReturnType<typeof setTimeout> | undefined;
+  const stop = () => {
+    if (controller.signal.aborted) return;
+    controller.abort();
+    // Every part is bounded by its drain deadline; this is the backstop if one is not.
+    const timer = setTimeout(() => {
+      log("error", `Shutdown took over ${SHUTDOWN_DEADLINE_MS / 1000} s: exiting now`);
+      Deno.exit(0);
+    }, SHUTDOWN_DEADLINE_MS);
+    Deno.unrefTimer(timer);
+    watchdog = timer;
+  };
+  const hangup = () =>
+    log(
+      "warn",
+      "SIGHUP received: configuration reload is not supported; restart LogWisp to apply changes",
+    );
+  const signals = [["SIGINT", stop], ["SIGTERM", stop], ["SIGHUP", hangup]] as const;
+  for (const [signal, handler] of signals) Deno.addSignalListener(signal, handler);
+  try {
+    return await runLogWisp(config, { ...options, shutdown: controller.signal, log });
+  } catch (error) {
+    if (!(error instanceof StartupError)) throw error;
+    log("error", error.message);
+    return 1;
+  } finally {
+    clearTimeout(watchdog);
+    for (const [signal, handler] of signals) Deno.removeSignalListener(signal, handler);
+  }
 }
 
 if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -1,0 +1,38 @@
+import { byMethod, jsonResponse, notFoundResponse } from "./responses.ts";
+import type { HttpHandler } from "./stream_handler.ts";
+
+/** A stream served by the router, at `/{name}{streamPath}` and `/{name}{statusPath}`. */
+export interface RoutedStream {
+  readonly name: string;
+  readonly handler: HttpHandler;
+  readonly streamPath: string;
+  readonly statusPath: string;
+}
+
+/**
+ * Router mode (SPEC §6): `/status` for all streams, and `/{name}/…` handed to that stream
+ * with the prefix removed. Names match whole path segments, so `/app/stream` never reaches
+ * a stream named `app2`.
+ */
+export function routerHandler(
+  streams: readonly RoutedStream[],
+  status: () => unknown,
+): HttpHandler {
+  const byName = new Map(streams.map((stream) => [stream.name, stream]));
+  const endpoints: Record<string, string> = { status: "/status" };
+  for (const { name, streamPath, statusPath } of streams) {
+    endpoints[`${name}.stream`] = `/${name}${streamPath}`;
+    endpoints[`${name}.status`] = `/${name}${statusPath}`;
+  }
+  return (request, remoteAddr) => {
+    const url = new URL(request.url);
+    if (url.pathname === "/status") {
+      return byMethod(request, () => jsonResponse(request, status()));
+    }
+    const end = url.pathname.indexOf("/", 1);
+    const stream = end > 0 ? byName.get(url.pathname.slice(1, end)) : undefined;
+    if (!stream) return notFoundResponse(request, url.pathname, endpoints);
+    url.pathname = url.pathname.slice(end);
+    return stream.handler(new Request(url, request), remoteAddr);
+  };
+}

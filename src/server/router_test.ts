@@ -1,0 +1,39 @@
+import assert from "node:assert/strict";
+import { routerHandler } from "./router.ts";
+import type { HttpHandler } from "./stream_handler.ts";
+
+/** A stream handler that answers with its name and the path it was given. */
+const echo = (name: string): HttpHandler => (request) =>
+  Response.json({ name, path: new URL(request.url).pathname + new URL(request.url).search });
+
+const handler = routerHandler([
+  { name: "app", handler: echo("app"), streamPath: "/stream", statusPath: "/status" },
+  { name: "app2", handler: echo("app2"), streamPath: "/logs", statusPath: "/health" },
+], () => ({ mode: "router" }));
+const get = (path: string, method = "GET") =>
+  handler(new Request(`http://localhost${path}`, { method }));
+
+Deno.test("router hands /{name}/… to that stream, by whole path segment", async () => {
+  assert.deepEqual(await get("/app/stream?last_event_id=3").json(), {
+    name: "app",
+    path: "/stream?last_event_id=3",
+  });
+  assert.deepEqual(await get("/app2/logs").json(), { name: "app2", path: "/logs" });
+  assert.deepEqual(await get("/app/logs").json(), { name: "app", path: "/logs" });
+});
+
+Deno.test("router serves the global /status and lists every endpoint on 404", async () => {
+  assert.deepEqual(await get("/status").json(), { mode: "router" });
+  assert.equal(get("/status", "POST").status, 405);
+  for (const path of ["/", "/app", "/ap/stream", "/app2x/logs", "/stream"]) {
+    const response = get(path);
+    assert.equal(response.status, 404, path);
+    assert.deepEqual((await response.json()).endpoints, {
+      status: "/status",
+      "app.stream": "/app/stream",
+      "app.status": "/app/status",
+      "app2.stream": "/app2/logs",
+      "app2.status": "/app2/health",
+    });
+  }
+});

@@ -1,0 +1,121 @@
+import assert from "node:assert/strict";
+import { waitFor } from "../_test_utils.ts";
+import type { ServerConfig } from "../config/types.ts";
+import type { LogEntry } from "../entry/entry.ts";
+import { Hub } from "../stream/hub.ts";
+import { serveTcp } from "./tcp_server.ts";
+
+const CONFIG: ServerConfig = {
+  host: "127.0.0.1",
+  port: 0,
+  bufferSize: 50,
+  heartbeat: {
+    enabled: false,
+    intervalSeconds: 30,
+    includeTimestamp: true,
+    includeStats: false,
+    format: "json",
+  },
+};
+const entry = (message: string): LogEntry => ({ time: "t", source: "a.log", message });
+
+/** Reads NDJSON lines from `conn` until `count` have arrived. */
+async function readLines(conn: Deno.Conn, count: number): Promise<string[]> {
+  let text = "";
+  const buffer = new Uint8Array(65536);
+  const decoder = new TextDecoder();
+  while (text.split("\n").length - 1 < count) {
+    const read = await conn.read(buffer);
+    if (read === null) break;
+    text += decoder.decode(buffer.subarray(0, read), { stream: true });
+  }
+  return text.split("\n").slice(0, -1);
+}
+
+Deno.test("TCP server sends NDJSON, ignores client input, and flushes then closes at shutdown", async () => {
+  const hub = new Hub(0);
+  const shutdown = new AbortController();
+  const server = serveTcp({ hub, config: CONFIG, shutdown: shutdown.signal, drainMs: 2000 });
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+  try {
+    await conn.write(new TextEncoder().encode("hello server, this is ignored\n"));
+    await waitFor(() => hub.clients.size === 1);
+    hub.publish(entry("one"));
+    hub.publish(entry("two"));
+    assert.deepEqual((await readLines(conn, 2)).map((line) => JSON.parse(line).message), [
+      "one",
+      "two",
+    ]);
+    hub.publish(entry("queued before shutdown"));
+    shutdown.abort();
+    const rest = await readLines(conn, 2);
+    assert.deepEqual(rest.map((line) => JSON.parse(line).message), ["queued before shutdown"]);
+    await server.finished;
+  } finally {
+    conn.close();
+  }
+});
+
+Deno.test("TCP server: a client that never reads drops (counted), others get everything", async () => {
+  const hub = new Hub(0);
+  const shutdown = new AbortController();
+  const server = serveTcp({ hub, config: CONFIG, shutdown: shutdown.signal, drainMs: 100 });
+  const stuck = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+  const reader = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+  try {
+    await waitFor(() => hub.clients.size === 2);
+    const readerAddr = reader.localAddr as Deno.NetAddr;
+    const [fast] = [...hub.clients].filter((client) =>
+      client.remoteAddr === `${readerAddr.hostname}:${readerAddr.port}`
+    );
+    assert.ok(fast);
+    const line = "x".repeat(1000);
+    const total = 5000;
+    const reading = readLines(reader, total);
+    // Batches as a file read would bring them; the reading client keeps up, the other never.
+    for (let i = 0; i < total; i += 25) {
+      for (let j = i; j < i + 25; j++) hub.publish(entry(`${j} ${line}`));
+      await waitFor(() => fast.queue.length === 0);
+    }
+    const lines = await reading;
+    assert.equal(lines.length, total);
+    assert.ok(lines.every((text, i) => JSON.parse(text).message.startsWith(`${i} `)));
+    assert.equal(fast.queue.dropped, 0);
+    const [slow] = [...hub.clients].filter((client) => client.queue.dropped > 0);
+    assert.ok(slow, "the client that never reads dropped entries");
+    assert.equal(hub.droppedEntries, slow.queue.dropped);
+    // It is still blocked in a write at shutdown: cut off after the drain deadline.
+    shutdown.abort();
+    await server.finished;
+  } finally {
+    stuck.close();
+    reader.close();
+  }
+});
+
+Deno.test("TCP server: a client that closes its side is forgotten", async () => {
+  const hub = new Hub(0);
+  const shutdown = new AbortController();
+  const server = serveTcp({ hub, config: CONFIG, shutdown: shutdown.signal, drainMs: 100 });
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+  await waitFor(() => hub.clients.size === 1);
+  conn.close();
+  await waitFor(() => hub.clients.size === 0);
+  shutdown.abort();
+  await server.finished;
+});
+
+Deno.test("TCP server: a port in use throws at once", () => {
+  using taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const shutdown = new AbortController();
+  assert.throws(
+    () =>
+      serveTcp({
+        hub: new Hub(0),
+        config: { ...CONFIG, port: (taken.addr as Deno.NetAddr).port },
+        shutdown: shutdown.signal,
+        drainMs: 100,
+      }),
+    Deno.errors.AddrInUse,
+  );
+});

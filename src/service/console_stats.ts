@@ -1,0 +1,26 @@
+import { clockPrefix } from "../log.ts";
+import type { StreamSnapshot } from "../server/status.ts";
+
+/**
+ * The periodic console statistics (SPEC §7):
+ *
+ *     [15:04:05] Active streams: 2
+ *       app: watchers=3 entries=1542 tcp_conns=2 http_conns=5
+ */
+export function formatConsoleStats(snapshots: readonly StreamSnapshot[], now: Date): string {
+  const lines = [`${clockPrefix(now)} Active streams: ${snapshots.length}`];
+  for (const { name, monitor, hub } of snapshots) {
+    let tcp = 0;
+    let http = 0;
+    for (const client of hub.clients) {
+      if (client.transport === "tcp") tcp++;
+      else http++;
+    }
+    const drops = hub.droppedEntries > 0 ? ` dropped=${hub.droppedEntries}` : "";
+    lines.push(
+      `  ${name}: watchers=${monitor.activeWatchers} entries=${monitor.totalEntries} ` +
+        `tcp_conns=${tcp} http_conns=${http}${drops}`,
+    );
+  }
+  return lines.join("\n") + "\n";
+}

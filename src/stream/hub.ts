@@ -1,0 +1,201 @@
+import { nextTurn } from "../async.ts";
+import type { LogEntry } from "../entry/entry.ts";
+import { ClientQueue } from "./client_queue.ts";
+
+/** The wire formats entries go out in. */
+export type Transport = "sse" | "tcp";
+
+const encoder = new TextEncoder();
+
+/**
+ * An entry as clients receive it: serialized to JSON once, and encoded once per wire
+ * format however many clients get it.
+ */
+export class PublishedEntry {
+  readonly seq: number;
+  readonly json: string;
+  #sse: Uint8Array | undefined;
+  #line: Uint8Array | undefined;
+
+  constructor(seq: number, entry: LogEntry) {
+    this.seq = seq;
+    this.json = JSON.stringify(entry);
+  }
+
+  /** `id: <seq>` / `data: <json>`: a default `message` event (SPEC §5.1). */
+  get sse(): Uint8Array {
+    return this.#sse ??= encoder.encode(`id: ${this.seq}\ndata: ${this.json}\n\n`);
+  }
+
+  /** One NDJSON line (SPEC §5.2). */
+  get line(): Uint8Array {
+    return this.#line ??= encoder.encode(`${this.json}\n`);
+  }
+
+  frame(transport: Transport): Uint8Array {
+    return transport === "sse" ? this.sse : this.line;
+  }
+}
+
+/** Sequence numbers a resuming client missed because they left the ring. */
+export interface Gap {
+  readonly from: number;
+  readonly to: number;
+}
+
+/** Who is subscribing. */
+export interface SubscribeOptions {
+  readonly transport: Transport;
+  readonly remoteAddr: string;
+  readonly bufferSize: number;
+  /** Resume after this sequence number (SSE `Last-Event-ID`): the ring's later entries are queued first. */
+  readonly after?: number | undefined;
+}
+
+/** One connected client of a hub. */
+export class Subscription {
+  readonly id: string = crypto.randomUUID();
+  readonly transport: Transport;
+  readonly remoteAddr: string;
+  readonly connectedAt: Date = new Date();
+  readonly queue: ClientQueue;
+  /** Entries the client asked to resume from that are no longer in the ring. */
+  readonly gap: Gap | undefined;
+  /** Set by the transport: ends the connection now, even mid-write to a client that does not read. */
+  onTerminate: (() => void) | undefined;
+  readonly #hub: Hub;
+
+  /** @internal Created by {@linkcode Hub.subscribe}. */
+  constructor(hub: Hub, options: SubscribeOptions, gap: Gap | undefined) {
+    this.#hub = hub;
+    this.transport = options.transport;
+    this.remoteAddr = options.remoteAddr;
+    this.queue = new ClientQueue(options.bufferSize);
+    this.gap = gap;
+  }
+
+  /** Stops delivery: the writer drains what is queued, then sees the end. */
+  close(): void {
+    this.#hub.unsubscribe(this);
+    this.queue.close();
+  }
+
+  /** Stops delivery and drops the connection without draining. */
+  terminate(): void {
+    this.close();
+    this.onTerminate?.();
+  }
+}
+
+/**
+ * A stream's fan-out (SPEC §5): numbers entries from 1, hands each to every client's
+ * queue without ever waiting for one, and keeps the last entries for SSE resume.
+ */
+export class Hub {
+  readonly #ring: (PublishedEntry | undefined)[];
+  readonly #clients = new Set<Subscription>();
+  #seq = 0;
+  #dropped = 0;
+  #evicted = 0;
+
+  /** `ringSize`: entries kept for resume (the HTTP server's `buffer_size`; 0 without one). */
+  constructor(ringSize: number) {
+    this.#ring = new Array(ringSize);
+  }
+
+  /**
+   * Publishes a batch read at once. A batch larger than half the smallest client queue is
+   * published in slices of that size with one event-loop turn between them, so that
+   * clients that keep up drain their queue meanwhile instead of dropping a burst. A
+   * client that does not drain still drops: nothing waits for it.
+   */
+  async publishAll(entries: readonly LogEntry[]): Promise<void> {
+    let slice = Infinity;
+    for (const client of this.#clients) slice = Math.min(slice, client.queue.capacity);
+    slice = Math.max(1, Math.floor(slice / 2));
+    for (let i = 0; i < entries.length; i++) {
+      if (i > 0 && i % slice === 0 && this.#clients.size > 0) await nextTurn();
+      this.publish(entries[i]!);
+    }
+  }
+
+  /** Numbers the entry and offers it to every client; a full client queue drops it and counts. */
+  publish(entry: LogEntry): void {
+    const published = new PublishedEntry(++this.#seq, entry);
+    if (this.#ring.length > 0) this.#ring[published.seq % this.#ring.length] = published;
+    if (this.#clients.size === 0) return;
+    const now = Date.now();
+    for (const client of this.#clients) {
+      if (!client.queue.offer(published.frame(client.transport), now)) this.#dropped++;
+    }
+  }
+
+  /**
+   * Registers a client. With `after`, the entries after it still in the ring are queued
+   * first, in the same synchronous step as the registration: no gap, no duplicate.
+   */
+  subscribe(options: SubscribeOptions): Subscription {
+    const backlog = options.after === undefined ? [] : this.#since(options.after);
+    const first = backlog[0]?.seq ?? this.#seq + 1;
+    const wanted = options.after === undefined || options.after > this.#seq
+      ? first
+      : options.after + 1;
+    const gap = wanted < first ? { from: wanted, to: first - 1 } : undefined;
+    const subscription = new Subscription(this, options, gap);
+    for (const entry of backlog) subscription.queue.offer(entry.frame(options.transport));
+    this.#clients.add(subscription);
+    return subscription;
+  }
+
+  /** @internal Called by {@linkcode Subscription.close}. */
+  unsubscribe(subscription: Subscription): void {
+    this.#clients.delete(subscription);
+  }
+
+  /**
+   * Disconnects clients of `transport` whose queue has been full, with nothing taken,
+   * for `maxFullMs` (SPEC §5): they hold a full queue and gain nothing from it.
+   */
+  evictStuck(transport: Transport, maxFullMs: number, now: number): void {
+    for (const client of this.#clients) {
+      const since = client.queue.fullSince;
+      if (client.transport === transport && since !== undefined && now - since >= maxFullMs) {
+        this.#evicted++;
+        client.terminate();
+      }
+    }
+  }
+
+  /** Connected clients. */
+  get clients(): ReadonlySet<Subscription> {
+    return this.#clients;
+  }
+
+  /** The last sequence number given out: the number of entries published. */
+  get lastSeq(): number {
+    return this.#seq;
+  }
+
+  /** Entries dropped for full client queues, over all clients ever connected. */
+  get droppedEntries(): number {
+    return this.#dropped;
+  }
+
+  /** Clients disconnected by {@linkcode Hub.evictStuck}. */
+  get evictedClients(): number {
+    return this.#evicted;
+  }
+
+  /**
+   * The ring's entries after `after`. An `after` beyond the last sequence number comes
+   * from before a restart: everything in the ring is new to that client.
+   */
+  #since(after: number): PublishedEntry[] {
+    const size = this.#ring.length;
+    const oldest = Math.max(1, this.#seq - size + 1);
+    const from = after > this.#seq ? oldest : Math.max(after + 1, oldest);
+    const entries: PublishedEntry[] = [];
+    for (let seq = from; seq <= this.#seq; seq++) entries.push(this.#ring[seq % size]!);
+    return entries;
+  }
+}

@@ -1,0 +1,262 @@
+/**
+ * A running LogWisp for end-to-end tests: the real CLI as a child process, its log read
+ * line by line, and the clients the tests use against it (SSE over fetch, raw TCP).
+ *
+ * @module
+ */
+import { SseReader } from "../src/_test_utils.ts";
+import { cliCommand, type CliOptions, ROOT } from "./_cli.ts";
+
+/** A port that was free a moment ago: bound on port 0, read, released. */
+export function freePort(): number {
+  using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  return (listener.addr as Deno.NetAddr).port;
+}
+
+/** `config.example.toml` (the original README's example) with its paths and ports replaced. */
+export async function exampleConfig(
+  logDir: string,
+  ports: { app: number; systemTcp: number; systemHttp: number },
+): Promise<string> {
+  const text = await Deno.readTextFile(`${ROOT}config.example.toml`);
+  return text
+    .replaceAll('"/var/log', `"${logDir}`)
+    .replace(/^port = 8080 /m, `port = ${ports.app} `)
+    .replace(/^port = 9090 /m, `port = ${ports.systemTcp} `)
+    .replace(/^port = 8443$/m, `port = ${ports.systemHttp}`);
+}
+
+/** How a run ended. */
+export interface Exit {
+  readonly code: number;
+  /** From the signal to the exit. */
+  readonly elapsedMs: number;
+}
+
+/** LogWisp started with `args`; disposing it stops it (SIGTERM, then SIGKILL). */
+export interface LogWisp extends AsyncDisposable {
+  /** Every line written to stderr so far. */
+  readonly log: readonly string[];
+  /** Waits for a log line matching `pattern`; fails early when LogWisp exits. */
+  waitForLog(pattern: RegExp, timeoutMs?: number): Promise<string>;
+  /** Sends `signal` and waits for the exit. */
+  stop(signal?: Deno.Signal): Promise<Exit>;
+}
+
+/** Starts the CLI and waits for its "ready" line. */
+export async function startLogWisp(
+  args: readonly string[],
+  options: CliOptions = {},
+): Promise<LogWisp> {
+  const child = cliCommand(args, options).spawn();
+  const log: string[] = [];
+  const reading = (async () => {
+    let partial = "";
+    for await (const text of child.stderr.pipeThrough(new TextDecoderStream())) {
+      const lines = (partial + text).split("\n");
+      partial = lines.pop()!;
+      log.push(...lines);
+    }
+    if (partial) log.push(partial);
+  })();
+  const draining = child.stdout.pipeTo(new WritableStream());
+  let exited: Deno.CommandStatus | undefined;
+  const status = child.status.then(async (value) => {
+    await Promise.all([reading, draining]);
+    exited = value;
+    return value;
+  });
+
+  const waitForLog = async (pattern: RegExp, timeoutMs = 15_000): Promise<string> => {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const line = log.find((candidate) => pattern.test(candidate));
+      if (line !== undefined) return line;
+      if (exited || Date.now() > deadline) {
+        const why = exited ? `LogWisp exited with ${exited.code}` : "timed out";
+        throw new Error(`${why} before logging ${pattern}; its log:\n${log.join("\n")}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  };
+
+  const stop = async (signal: Deno.Signal = "SIGTERM"): Promise<Exit> => {
+    const start = Date.now();
+    if (!exited) {
+      try {
+        child.kill(signal);
+      } catch {
+        // Already gone.
+      }
+    }
+    const { code } = await status;
+    return { code, elapsedMs: Date.now() - start };
+  };
+
+  const running: LogWisp = {
+    log,
+    waitForLog,
+    stop,
+    async [Symbol.asyncDispose]() {
+      if (exited) return;
+      const killer = setTimeout(() => child.kill("SIGKILL"), 10_000);
+      await stop();
+      clearTimeout(killer);
+    },
+  };
+  try {
+    await waitForLog(/ ready \(configuration: /);
+  } catch (error) {
+    await running[Symbol.asyncDispose]();
+    throw error;
+  }
+  return running;
+}
+
+/** An SSE client over fetch: `events` reads the stream; disposing it disconnects. */
+export async function connectSse(
+  url: string,
+  headers: HeadersInit = {},
+): Promise<{ response: Response; events: SseReader } & AsyncDisposable> {
+  const response = await fetch(url, { headers });
+  if (!response.body) throw new Error(`No body from ${url}: ${response.status}`);
+  const events = new SseReader(response.body);
+  return {
+    response,
+    events,
+    async [Symbol.asyncDispose]() {
+      await events.cancel().catch(() => {});
+    },
+  };
+}
+
+/** A TCP client reading NDJSON lines; disposing it closes the connection. */
+export async function connectTcp(port: number): Promise<TcpLines> {
+  return new TcpLines(await Deno.connect({ hostname: "127.0.0.1", port }));
+}
+
+/** Reads a TCP connection line by line. */
+export class TcpLines implements Disposable {
+  readonly conn: Deno.TcpConn;
+  readonly #buffer = new Uint8Array(256 * 1024);
+  readonly #decoder = new TextDecoder();
+  #text = "";
+  #closed = false;
+
+  constructor(conn: Deno.TcpConn) {
+    this.conn = conn;
+  }
+
+  /** The next `count` lines; fewer when the server closes the connection first. */
+  async take(count: number): Promise<string[]> {
+    const lines: string[] = [];
+    while (lines.length < count) {
+      const newline = this.#text.indexOf("\n");
+      if (newline >= 0) {
+        lines.push(this.#text.slice(0, newline));
+        this.#text = this.#text.slice(newline + 1);
+        continue;
+      }
+      const read = await this.conn.read(this.#buffer);
+      if (read === null) break;
+      this.#text += this.#decoder.decode(this.#buffer.subarray(0, read), { stream: true });
+    }
+    return lines;
+  }
+
+  /** Reads until the server closes; returns the complete lines left. */
+  async rest(): Promise<string[]> {
+    return await this.take(Infinity);
+  }
+
+  [Symbol.dispose](): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    try {
+      this.conn.close();
+    } catch {
+      // Closed by the other side's end of stream already.
+    }
+  }
+}
+
+/** Reads a JSON document (status) from `url`. */
+export async function getJson(url: string): Promise<Record<string, unknown>> {
+  const response = await fetch(url);
+  if (!response.ok) throw new Error(`${url}: ${response.status} ${await response.text()}`);
+  return await response.json();
+}
+
+/** Appends numbered lines `from`..`to` (exclusive) with `prefix` to `path` in one write. */
+export async function appendNumbered(
+  path: string,
+  prefix: string,
+  from: number,
+  to: number,
+): Promise<void> {
+  let text = "";
+  for (let i = from; i < to; i++) text += `${prefix} ${i}\n`;
+  await Deno.writeTextFile(path, text, { append: true });
+}
+
+/** A client program (curl, nc) whose stdout is collected line by line; disposing kills it. */
+export class ClientProcess implements AsyncDisposable {
+  readonly lines: string[] = [];
+  readonly #child: Deno.ChildProcess;
+  readonly #done: Promise<Deno.CommandStatus>;
+
+  constructor(command: string, args: readonly string[]) {
+    const child = new Deno.Command(command, {
+      args: [...args],
+      // Kept open: nc would otherwise see end of input.
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "null",
+    }).spawn();
+    this.#child = child;
+    const reading = (async () => {
+      let partial = "";
+      for await (const text of child.stdout.pipeThrough(new TextDecoderStream())) {
+        const lines = (partial + text).split("\n");
+        partial = lines.pop()!;
+        this.lines.push(...lines);
+      }
+    })();
+    this.#done = child.status.then(async (status) => {
+      await reading;
+      return status;
+    });
+  }
+
+  /** Waits until `count` lines match `pattern`; returns them. */
+  async waitForLines(pattern: RegExp, count: number, timeoutMs = 15_000): Promise<string[]> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const matching = this.lines.filter((line) => pattern.test(line));
+      if (matching.length >= count) return matching;
+      if (Date.now() > deadline) {
+        throw new Error(
+          `Timed out waiting for ${count} lines matching ${pattern}; got:\n${
+            this.lines.join("\n")
+          }`,
+        );
+      }
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  }
+
+  /** Resolves when the program exits by itself. */
+  get exited(): Promise<Deno.CommandStatus> {
+    return this.#done;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    try {
+      this.#child.kill("SIGKILL");
+    } catch {
+      // Exited already.
+    }
+    await this.#child.stdin.close().catch(() => {});
+    await this.#done;
+  }
+}

@@ -1,0 +1,147 @@
+/**
+ * A real browser as the client: headless Chromium opens a page (served by this test on
+ * another origin) whose script uses `EventSource` against LogWisp, like the original
+ * README's JavaScript example, and posts what it receives back to the test.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { append, tempDir } from "../src/_test_utils.ts";
+import { freePort, getJson, startLogWisp } from "./_logwisp.ts";
+
+/** The Chromium binary, or undefined when none is installed (`apt-get install chromium`). */
+function findChromium(): string | undefined {
+  for (const path of ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"]) {
+    try {
+      if (Deno.statSync(path).isFile) return path;
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
+}
+
+const PAGE = (streamUrl: string) =>
+  `<!doctype html>
+<meta charset="utf-8">
+<title>LogWisp EventSource</title>
+<script>
+  const report = (kind, data) =>
+    fetch("/report", { method: "POST", body: JSON.stringify({ kind, data }) });
+  const eventSource = new EventSource(${JSON.stringify(streamUrl)});
+  eventSource.addEventListener("connected", (e) => {
+    const data = JSON.parse(e.data);
+    report("connected", data.client_id);
+  });
+  eventSource.addEventListener("message", (e) => {
+    const entry = JSON.parse(e.data);
+    report("message", { id: e.lastEventId, level: entry.level, message: entry.message });
+  });
+  eventSource.addEventListener("error", () => report("error", eventSource.readyState));
+</script>`;
+
+const chromium = findChromium();
+
+Deno.test({
+  name: "headless Chromium receives entries through EventSource",
+  ignore: chromium === undefined,
+  fn: async () => {
+    await using dir = await tempDir("logwisp_browser_");
+    const log = join(dir.path, "app.log");
+    await Deno.writeTextFile(log, "");
+    const port = freePort();
+    const config = join(dir.path, "logwisp.toml");
+    await Deno.writeTextFile(
+      config,
+      `[[streams]]
+name = "app"
+[streams.monitor]
+targets = [{ path = "${log}", is_file = true }]
+[streams.httpserver]
+enabled = true
+host = "127.0.0.1"
+port = ${port}
+`,
+    );
+    await using logwisp = await startLogWisp(["--config", config, "--quiet"]);
+
+    // The page comes from another origin, as a dashboard would: CORS is part of the test.
+    const reports: { kind: string; data: unknown }[] = [];
+    const connected = Promise.withResolvers<void>();
+    await using page = Deno.serve(
+      { hostname: "127.0.0.1", port: 0, onListen() {} },
+      async (req) => {
+        const url = new URL(req.url);
+        if (url.pathname === "/report") {
+          const report = await req.json();
+          reports.push(report);
+          if (report.kind === "connected") connected.resolve();
+          return new Response(null, { status: 204 });
+        }
+        return new Response(PAGE(`http://127.0.0.1:${port}/stream`), {
+          headers: { "Content-Type": "text/html; charset=utf-8" },
+        });
+      },
+    );
+
+    const browser = new Deno.Command(chromium!, {
+      args: [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--no-first-run",
+        `--user-data-dir=${join(dir.path, "chromium")}`,
+        `http://127.0.0.1:${page.addr.port}/`,
+      ],
+      stdin: "null",
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+    try {
+      await deadline(connected.promise, 30_000, () => JSON.stringify(reports));
+      await append(log, "WARN disk almost full\nplain line\n");
+      await deadline(
+        (async () => {
+          while (reports.filter((report) => report.kind === "message").length < 2) {
+            await new Promise((resolve) => setTimeout(resolve, 20));
+          }
+        })(),
+        15_000,
+        () => JSON.stringify(reports),
+      );
+      assert.deepEqual(reports.filter((report) => report.kind === "message").map((r) => r.data), [
+        { id: "1", level: "WARN", message: "WARN disk almost full" },
+        { id: "2", message: "plain line" },
+      ]);
+      const status = await getJson(`http://127.0.0.1:${port}/status`) as {
+        server: { active_clients: number };
+      };
+      assert.equal(status.server.active_clients, 1);
+    } finally {
+      browser.kill("SIGKILL");
+      await browser.status;
+    }
+    assert.equal((await logwisp.stop()).code, 0);
+  },
+});
+
+if (chromium === undefined) {
+  // deno-lint-ignore no-console
+  console.log("SKIP headless Chromium test: no chromium binary (apt-get install chromium)");
+}
+
+/** `promise`, or a failure naming what was seen after `ms`. */
+async function deadline<T>(promise: Promise<T>, ms: number, seen: () => string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`Timed out after ${ms} ms; reports: ${seen()}`)), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
