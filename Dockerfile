@@ -1,0 +1,54 @@
+# syntax=docker/dockerfile:1
+#
+# LogWisp container image: `docker build -t logwisp .`, then see docker-compose.yml.
+# The binary is `deno task compile`: its read permission is baked in (/var/log and
+# /etc/logwisp), so mount logs under /var/log and the configuration at
+# /etc/logwisp/logwisp.toml.
+
+# ---- build: one self-contained executable ----------------------------------------------
+FROM denoland/deno:2.9.6 AS build
+WORKDIR /app
+
+# Dependencies first, checked against deno.lock (--frozen fails the build when the lock is
+# out of date instead of rewriting it): this layer is reused until deno.json or deno.lock
+# change.
+COPY deno.json deno.lock ./
+RUN deno install --frozen
+
+# The whole module graph of the entry point against the lock, then the compile task, which
+# downloads Deno's runtime (denort) for this platform and bakes the permissions in.
+COPY src/ ./src/
+RUN deno install --frozen --entrypoint src/main.ts \
+ && deno task compile \
+ && ./dist/logwisp --version
+
+# ---- runtime: glibc (denort needs it), no shell tools beyond Debian's base -------------
+FROM debian:bookworm-slim
+
+RUN useradd --system --user-group --no-create-home --home-dir /nonexistent \
+      --shell /usr/sbin/nologin logwisp
+
+COPY --from=build --chmod=0755 /app/dist/logwisp /usr/local/bin/logwisp
+# The default configuration, so the image starts as built; mount your own over it.
+COPY --chmod=0644 config.example.toml /etc/logwisp/logwisp.toml
+
+# `docker exec <container> logwisp --check` finds the file without --config; relative
+# target paths resolve under /var/log, inside the baked read permission.
+ENV LOGWISP_CONFIG_DIR=/etc/logwisp
+WORKDIR /var/log
+USER logwisp
+
+EXPOSE 8080 8443 9090
+
+# No curl in the image: bash's /dev/tcp sends a raw HTTP/1.0 request to a stream's status
+# endpoint and wants " 200 " in the status line. Point it elsewhere with
+# `--env HEALTHCHECK_PORT=... --env HEALTHCHECK_PATH=...` (e.g. 8080 and /status for the
+# global status in --router mode).
+ENV HEALTHCHECK_PORT=8080 HEALTHCHECK_PATH=/status
+HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 \
+  CMD ["bash", "-c", "exec 3<>\"/dev/tcp/127.0.0.1/${HEALTHCHECK_PORT}\" && printf 'GET %s HTTP/1.0\\r\\nHost: localhost\\r\\n\\r\\n' \"${HEALTHCHECK_PATH}\" >&3 && IFS= read -r -t 4 line <&3 && [[ $line == *' 200 '* ]]"]
+
+# SIGTERM (docker stop): LogWisp tells its clients, closes its listeners and exits 0 within
+# 5 s. SIGHUP is logged and ignored: configuration reload is not supported, restart instead.
+STOPSIGNAL SIGTERM
+CMD ["logwisp", "--config", "/etc/logwisp/logwisp.toml"]
