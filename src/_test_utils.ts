@@ -4,6 +4,7 @@
  *
  * @module
  */
+import type { HttpServerConfig } from "./config/types.ts";
 
 /** Waits until `condition` holds, checking every few milliseconds; fails after the deadline. */
 export async function waitFor(
@@ -101,4 +102,23 @@ export class SseReader {
   async cancel(): Promise<void> {
     await this.#reader.cancel();
   }
+}
+
+/** An HTTP server config on 127.0.0.1 with the defaults of SPEC §2 and no heartbeat. */
+export function httpServerConfig(overrides: Partial<HttpServerConfig> = {}): HttpServerConfig {
+  return {
+    host: "127.0.0.1",
+    port: 0,
+    bufferSize: 1000,
+    streamPath: "/stream",
+    statusPath: "/status",
+    heartbeat: {
+      enabled: false,
+      intervalSeconds: 30,
+      includeTimestamp: true,
+      includeStats: false,
+      format: "comment",
+    },
+    ...overrides,
+  };
 }

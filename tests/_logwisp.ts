@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { join } from "node:path";
 import { SseReader } from "../src/_test_utils.ts";
 import { cliCommand, type CliOptions, ROOT } from "./_cli.ts";
 
@@ -24,6 +25,28 @@ export async function exampleConfig(
     .replace(/^port = 8080 /m, `port = ${ports.app} `)
     .replace(/^port = 9090 /m, `port = ${ports.systemTcp} `)
     .replace(/^port = 8443$/m, `port = ${ports.systemHttp}`);
+}
+
+/** A stream following `<dir>/<name>.log`, polled every 50 ms, with the given servers. */
+export function streamToml(dir: string, name: string, servers: string): string {
+  return `
+[[streams]]
+name = "${name}"
+[streams.monitor]
+check_interval_ms = 50
+targets = [{ path = "${join(dir, `${name}.log`)}", is_file = true }]
+${servers}`;
+}
+
+/** Server tables on 127.0.0.1 for the ports given. */
+export function serversToml(
+  options: { httpPort?: number; tcpPort?: number; bufferSize?: number },
+): string {
+  const table = (kind: string, port: number) =>
+    `[streams.${kind}]\nenabled = true\nhost = "127.0.0.1"\nport = ${port}\n` +
+    (options.bufferSize === undefined ? "" : `buffer_size = ${options.bufferSize}\n`);
+  return (options.httpPort === undefined ? "" : table("httpserver", options.httpPort)) +
+    (options.tcpPort === undefined ? "" : table("tcpserver", options.tcpPort));
 }
 
 /** How a run ended. */
@@ -259,4 +282,19 @@ export class ClientProcess implements AsyncDisposable {
     await this.#child.stdin.close().catch(() => {});
     await this.#done;
   }
+}
+
+/**
+ * A TCP client that never reads, with a small kernel receive buffer so that its queue in
+ * LogWisp fills after a few MB instead of many.
+ */
+export async function stuckTcpClient(port: number): Promise<ClientProcess> {
+  const client = new ClientProcess("python3", [
+    "-c",
+    "import socket,time\n" +
+    "s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)\n" +
+    `s.connect(("127.0.0.1", ${port})); print("connected", flush=True); time.sleep(120)`,
+  ]);
+  await client.waitForLines(/^connected$/, 1);
+  return client;
 }

@@ -17,7 +17,10 @@ import {
   exampleConfig,
   freePort,
   getJson,
+  serversToml,
   startLogWisp,
+  streamToml,
+  stuckTcpClient,
 } from "./_logwisp.ts";
 
 // deno-lint-ignore no-explicit-any
@@ -28,17 +31,6 @@ async function writeConfig(dir: string, text: string): Promise<string> {
   const path = join(dir, "logwisp.toml");
   await Deno.writeTextFile(path, text);
   return path;
-}
-
-/** A stream following `<dir>/<name>.log`, with the given server tables. */
-function streamToml(dir: string, name: string, servers: string): string {
-  return `
-[[streams]]
-name = "${name}"
-[streams.monitor]
-check_interval_ms = 50
-targets = [{ path = "${join(dir, `${name}.log`)}", is_file = true }]
-${servers}`;
 }
 
 /** The HTTP status code of a GET, its body discarded. */
@@ -214,35 +206,14 @@ Deno.test("fan-out: 50 SSE + 50 TCP clients get every entry in order; a stuck cl
   const [httpPort, tcpPort] = [freePort(), freePort()];
   const config = await writeConfig(
     dir.path,
-    streamToml(
-      dir.path,
-      "app",
-      `
-[streams.httpserver]
-enabled = true
-host = "127.0.0.1"
-port = ${httpPort}
-buffer_size = 200
-[streams.tcpserver]
-enabled = true
-host = "127.0.0.1"
-port = ${tcpPort}
-buffer_size = 200`,
-    ),
+    streamToml(dir.path, "app", serversToml({ httpPort, tcpPort, bufferSize: 200 })),
   );
   const log = join(dir.path, "app.log");
   await Deno.writeTextFile(log, "");
   await using _logwisp = await startLogWisp(["--config", config, "--quiet"]);
   const statusUrl = `http://127.0.0.1:${httpPort}/status`;
 
-  // Never reads, and asks the kernel for a small receive buffer so its queue fills soon.
-  await using stuck = new ClientProcess("python3", [
-    "-c",
-    "import socket,sys,time\n" +
-    "s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)\n" +
-    `s.connect(("127.0.0.1", ${tcpPort})); print("connected", flush=True); time.sleep(120)`,
-  ]);
-  await stuck.waitForLines(/^connected$/, 1);
+  await using _stuck = await stuckTcpClient(tcpPort);
   const sse = await Promise.all(
     Array.from({ length: 50 }, () => connectSse(`http://127.0.0.1:${httpPort}/stream`)),
   );
@@ -295,16 +266,7 @@ Deno.test("resume: Last-Event-ID gets exactly the missed entries; one older than
   const port = freePort();
   const config = await writeConfig(
     dir.path,
-    streamToml(
-      dir.path,
-      "app",
-      `
-[streams.httpserver]
-enabled = true
-host = "127.0.0.1"
-port = ${port}
-buffer_size = 10`,
-    ),
+    streamToml(dir.path, "app", serversToml({ httpPort: port, bufferSize: 10 })),
   );
   const log = join(dir.path, "app.log");
   await Deno.writeTextFile(log, "");
@@ -359,31 +321,13 @@ Deno.test("shutdown: exit 0 within 5 s with stuck clients; readers get disconnec
   const [httpPort, tcpPort] = [freePort(), freePort()];
   const config = await writeConfig(
     dir.path,
-    streamToml(
-      dir.path,
-      "app",
-      `
-[streams.httpserver]
-enabled = true
-host = "127.0.0.1"
-port = ${httpPort}
-[streams.tcpserver]
-enabled = true
-host = "127.0.0.1"
-port = ${tcpPort}`,
-    ),
+    streamToml(dir.path, "app", serversToml({ httpPort, tcpPort })),
   );
   const log = join(dir.path, "app.log");
   await Deno.writeTextFile(log, "");
   await using logwisp = await startLogWisp(["--config", config, "--quiet"]);
   // Two clients that never read: a TCP socket and an SSE request whose body is never read.
-  await using stuckTcp = new ClientProcess("python3", [
-    "-c",
-    "import socket,time\n" +
-    "s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)\n" +
-    `s.connect(("127.0.0.1", ${tcpPort})); print("connected", flush=True); time.sleep(120)`,
-  ]);
-  await stuckTcp.waitForLines(/^connected$/, 1);
+  await using _stuckTcp = await stuckTcpClient(tcpPort);
   const stuckSse = await fetch(`http://127.0.0.1:${httpPort}/stream`);
   await using reader = await connectSse(`http://127.0.0.1:${httpPort}/stream`);
   using tcpReader = await connectTcp(tcpPort);

@@ -7,7 +7,14 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { append, tempDir, waitFor } from "../src/_test_utils.ts";
-import { connectTcp, freePort, getJson, startLogWisp } from "./_logwisp.ts";
+import {
+  connectTcp,
+  freePort,
+  getJson,
+  serversToml,
+  startLogWisp,
+  streamToml,
+} from "./_logwisp.ts";
 
 Deno.test("under --allow-read=<dir> --allow-net only, targets inside the dir are served", async () => {
   await using dir = await tempDir("logwisp_scoped_");
@@ -15,22 +22,7 @@ Deno.test("under --allow-read=<dir> --allow-net only, targets inside the dir are
   await Deno.writeTextFile(log, "");
   const [httpPort, tcpPort] = [freePort(), freePort()];
   const config = join(dir.path, "logwisp.toml");
-  await Deno.writeTextFile(
-    config,
-    `[[streams]]
-name = "scoped"
-[streams.monitor]
-targets = [{ path = "${dir.path}", pattern = "*.log" }]
-[streams.httpserver]
-enabled = true
-host = "127.0.0.1"
-port = ${httpPort}
-[streams.tcpserver]
-enabled = true
-host = "127.0.0.1"
-port = ${tcpPort}
-`,
-  );
+  await Deno.writeTextFile(config, streamToml(dir.path, "app", serversToml({ httpPort, tcpPort })));
   await using logwisp = await startLogWisp(["--config", config, "--quiet"], {
     permissions: [`--allow-read=${dir.path}`, "--allow-net"],
   });

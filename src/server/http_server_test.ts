@@ -1,24 +1,10 @@
 import assert from "node:assert/strict";
-import { SseReader, waitFor } from "../_test_utils.ts";
-import type { HttpServerConfig } from "../config/types.ts";
+import { httpServerConfig, SseReader, waitFor } from "../_test_utils.ts";
 import { Hub } from "../stream/hub.ts";
 import { serveHttp } from "./http_server.ts";
 import { streamHandler } from "./stream_handler.ts";
 
-const CONFIG: HttpServerConfig = {
-  host: "127.0.0.1",
-  port: 0,
-  bufferSize: 100,
-  streamPath: "/stream",
-  statusPath: "/status",
-  heartbeat: {
-    enabled: false,
-    intervalSeconds: 30,
-    includeTimestamp: true,
-    includeStats: false,
-    format: "comment",
-  },
-};
+const CONFIG = httpServerConfig({ port: 0, bufferSize: 100 });
 
 function start(drainMs: number) {
   const hub = new Hub(CONFIG.bufferSize);

@@ -1,25 +1,11 @@
 import assert from "node:assert/strict";
-import { SseReader } from "../_test_utils.ts";
-import type { HttpServerConfig } from "../config/types.ts";
+import { httpServerConfig, SseReader } from "../_test_utils.ts";
 import type { LogEntry } from "../entry/entry.ts";
 import { Hub } from "../stream/hub.ts";
 import { runHeartbeat } from "./heartbeat.ts";
 import { streamHandler, type StreamHandlerOptions } from "./stream_handler.ts";
 
-const CONFIG: HttpServerConfig = {
-  host: "127.0.0.1",
-  port: 8080,
-  bufferSize: 5,
-  streamPath: "/stream",
-  statusPath: "/status",
-  heartbeat: {
-    enabled: false,
-    intervalSeconds: 30,
-    includeTimestamp: true,
-    includeStats: false,
-    format: "comment",
-  },
-};
+const CONFIG = httpServerConfig({ port: 8080, bufferSize: 5 });
 
 const entry = (message: string): LogEntry => ({
   time: "2024-01-01T12:00:00.000000Z",
