@@ -35,22 +35,22 @@ const repoRoot = new URL("..", import.meta.url).pathname;
 const encoder = new TextEncoder();
 
 /** The one place this script writes to stdout: the results. */
-function print(text: string): void {
+export function print(text: string): void {
   // deno-lint-ignore no-console
   console.log(text);
 }
 
 /** Progress goes to stderr so that stdout is just the table. */
-function note(text: string): void {
+export function note(text: string): void {
   Deno.stderr.writeSync(encoder.encode(`${text}\n`));
 }
 
 /** Epoch ms on the clock that both writer and clients use (they share this process). */
-function wallNow(): number {
+export function wallNow(): number {
   return performance.timeOrigin + performance.now();
 }
 
-function sleep(ms: number): Promise<void> {
+export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
@@ -58,7 +58,7 @@ function sleep(ms: number): Promise<void> {
  * Polls `done` every `everyMs` until it holds; throws `message` after `timeoutMs` (a
  * function when the message should describe the state at the time of failure).
  */
-async function waitUntil(
+export async function waitUntil(
   done: () => boolean | Promise<boolean>,
   timeoutMs: number,
   message: string | (() => string),
@@ -74,7 +74,7 @@ async function waitUntil(
 }
 
 /** A port that was free a moment ago: bound on 127.0.0.1:0, read, released. */
-function freePort(): number {
+export function freePort(): number {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const { port } = listener.addr;
   listener.close();
@@ -85,11 +85,11 @@ function freePort(): number {
 // Cleanup: children and the temp dir go away on normal exit, on errors and on Ctrl-C.
 
 /** Children still running, killed on SIGINT (finally blocks do not run then). */
-const liveChildren = new Set<Deno.ChildProcess>();
+export const liveChildren = new Set<Deno.ChildProcess>();
 /** Temp dirs still present, removed on SIGINT. */
 const liveDirs = new Set<string>();
 
-function onInterrupt(): void {
+export function onInterrupt(): void {
   for (const child of liveChildren) {
     try {
       child.kill("SIGKILL");
@@ -100,7 +100,7 @@ function onInterrupt(): void {
 }
 
 /** A temp dir removed with everything in it when disposed. */
-async function tempDir(): Promise<{ path: string } & AsyncDisposable> {
+export async function tempDir(): Promise<{ path: string } & AsyncDisposable> {
   const path = await Deno.makeTempDir({ prefix: "logwisp-bench-" });
   liveDirs.add(path);
   return {
@@ -113,7 +113,7 @@ async function tempDir(): Promise<{ path: string } & AsyncDisposable> {
 }
 
 /** Ends `child`: SIGTERM, then SIGKILL if it lingers. Resolves to how long it took, in ms. */
-async function stopChild(child: Deno.ChildProcess, timeoutMs: number): Promise<number> {
+export async function stopChild(child: Deno.ChildProcess, timeoutMs: number): Promise<number> {
   const started = performance.now();
   try {
     child.kill("SIGTERM");
@@ -148,7 +148,7 @@ function countByte(chunk: Uint8Array, byte: number): number {
 }
 
 /** What one client received: entry count, arrival time of the latest, and latencies. */
-class Tally {
+export class Tally {
   /** Entries received; SSE starts at -1 for the `connected` event that precedes them. */
   entries: number;
   /** `performance.now()` when the chunk holding the latest entry arrived. */
@@ -203,7 +203,7 @@ class Tally {
 }
 
 /** A connected client feeding a tally until disposed. */
-interface Client extends AsyncDisposable {
+export interface Client extends AsyncDisposable {
   readonly tally: Tally;
 }
 
@@ -221,7 +221,7 @@ async function pump(
 }
 
 /** A raw TCP client of LogWisp's NDJSON port. */
-async function tcpClient(port: number, stamps: boolean): Promise<Client> {
+export async function tcpClient(port: number, stamps: boolean): Promise<Client> {
   const conn = await Deno.connect({ hostname: "127.0.0.1", port });
   const tally = new Tally("lines", stamps);
   const buffer = new Uint8Array(1 << 20);
@@ -243,7 +243,7 @@ async function tcpClient(port: number, stamps: boolean): Promise<Client> {
 }
 
 /** An SSE client of LogWisp's `/stream`, through fetch as a browser-less client would. */
-async function sseClient(port: number, stamps: boolean): Promise<Client> {
+export async function sseClient(port: number, stamps: boolean): Promise<Client> {
   const abort = new AbortController();
   const response = await fetch(`http://127.0.0.1:${port}/stream`, { signal: abort.signal });
   if (!response.ok || !response.body) {
@@ -746,7 +746,7 @@ const ROW_ORDER = [
   "Shutdown on SIGTERM (ms)",
 ];
 
-function median(values: readonly number[]): number {
+export function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
@@ -762,7 +762,7 @@ function format(value: number): string {
 }
 
 /** The markdown table: median and min–max of every figure over the runs. */
-function table(samples: Map<string, number[]>): string {
+export function table(samples: Map<string, number[]>): string {
   const names = [
     ...ROW_ORDER.filter((name) => samples.has(name)),
     ...[...samples.keys()].filter((name) => !ROW_ORDER.includes(name)),
@@ -810,7 +810,7 @@ async function firstLine(command: string, args: string[]): Promise<string> {
 }
 
 /** Date, Deno, CPU, cores and commit: what the figures depend on. */
-async function environment(): Promise<string> {
+export async function environment(): Promise<string> {
   const cpuinfo = await Deno.readTextFile("/proc/cpuinfo").catch(() => "");
   const cpu = /^model name\s*:\s*(.*)$/m.exec(cpuinfo)?.[1]?.trim() ?? "unknown";
   const commit = await firstLine("git", ["rev-parse", "--short", "HEAD"]);
