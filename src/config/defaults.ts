@@ -5,6 +5,7 @@ export const DEFAULTS = {
   checkIntervalMs: 100,
   readFrom: "end",
   maxLineBytes: 1_048_576,
+  fsEvents: true,
   host: "0.0.0.0",
   bufferSize: 1000,
   streamPath: "/stream",
@@ -37,6 +38,7 @@ export function builtinConfig(cwd: string, source: ConfigSource): Config {
         targets: [{ path: cwd, pattern: "*.log", isFile: false }],
         readFrom: DEFAULTS.readFrom,
         maxLineBytes: DEFAULTS.maxLineBytes,
+        fsEvents: DEFAULTS.fsEvents,
       },
       http: {
         host: DEFAULTS.host,

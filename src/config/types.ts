@@ -19,6 +19,11 @@ export interface MonitorConfig {
   readonly targets: readonly TargetConfig[];
   readonly readFrom: ReadFrom;
   readonly maxLineBytes: number;
+  /**
+   * Use file-system events (`Deno.watchFs`) besides the poll. Off, every file is polled every
+   * `checkIntervalMs`; on, idle files are polled less often, as events cover them.
+   */
+  readonly fsEvents: boolean;
 }
 
 /** Keep-alive messages sent to every client of a server. */

@@ -33,9 +33,9 @@ type Table = Record<string, unknown>;
 type Bounds = { readonly min: number; readonly max: number };
 
 const TOP_KEYS = ["monitor", "streams", "router", "console"];
-const GLOBAL_MONITOR_KEYS = ["check_interval_ms"];
+const GLOBAL_MONITOR_KEYS = ["check_interval_ms", "fs_events"];
 const STREAM_KEYS = ["name", "monitor", "tcpserver", "httpserver"];
-const MONITOR_KEYS = ["check_interval_ms", "targets", "read_from", "max_line_bytes"];
+const MONITOR_KEYS = ["check_interval_ms", "targets", "read_from", "max_line_bytes", "fs_events"];
 const TARGET_KEYS = ["path", "pattern", "is_file"];
 const TCP_KEYS = ["enabled", "host", "port", "buffer_size", "heartbeat"];
 const HTTP_KEYS = [...TCP_KEYS, "stream_path", "status_path"];
@@ -72,8 +72,10 @@ export function validateConfig(document: Table, options: ValidateOptions): Omit<
     LIMITS.checkIntervalMs,
     DEFAULTS.checkIntervalMs,
   );
+  const fsEvents = check.boolean(globalMonitor, "monitor", "fs_events", DEFAULTS.fsEvents);
+  const inherited = { checkIntervalMs, fsEvents };
 
-  const streams = readStreams(check, top.streams, checkIntervalMs, options);
+  const streams = readStreams(check, top.streams, inherited, options);
   const router = readRouter(check, top.router, streams, options.router ?? false);
   checkPorts(check, streams, router, options.router ?? false);
 
@@ -99,10 +101,16 @@ interface ReadStream {
   readonly key: string;
 }
 
+/** Global `[monitor]` keys every stream inherits unless its own `[streams.monitor]` sets them. */
+interface Inherited {
+  readonly checkIntervalMs: number;
+  readonly fsEvents: boolean;
+}
+
 function readStreams(
   check: Checker,
   value: unknown,
-  checkIntervalMs: number,
+  inherited: Inherited,
   options: ValidateOptions,
 ): ReadStream[] {
   if (value === undefined) {
@@ -136,7 +144,7 @@ function readStreams(
       namedAt.set(name, key);
     }
 
-    const monitor = readMonitor(check, table.monitor, `${key}.monitor`, checkIntervalMs, options);
+    const monitor = readMonitor(check, table.monitor, `${key}.monitor`, inherited, options);
     const tcp = readTcpServer(check, table.tcpserver, `${key}.tcpserver`);
     const http = readHttpServer(check, table.httpserver, `${key}.httpserver`);
     if (!tcp.enabled && !http.enabled) {
@@ -160,7 +168,7 @@ function readMonitor(
   check: Checker,
   value: unknown,
   key: string,
-  checkIntervalMs: number,
+  inherited: Inherited,
   options: ValidateOptions,
 ): MonitorConfig {
   const table = check.table(value, key, MONITOR_KEYS) ?? {};
@@ -171,7 +179,7 @@ function readMonitor(
       key,
       "check_interval_ms",
       LIMITS.checkIntervalMs,
-      checkIntervalMs,
+      inherited.checkIntervalMs,
     ),
     targets: value === undefined
       ? []
@@ -184,6 +192,7 @@ function readMonitor(
       LIMITS.maxLineBytes,
       DEFAULTS.maxLineBytes,
     ),
+    fsEvents: check.boolean(table, key, "fs_events", inherited.fsEvents),
   };
 }
 

@@ -40,6 +40,7 @@ Deno.test("validateConfig() resolves every default", () => {
         targets: [{ path: "/var/log/app.log", pattern: "*", isFile: true }],
         readFrom: "end",
         maxLineBytes: 1_048_576,
+        fsEvents: true,
       },
       http: {
         host: "0.0.0.0",
@@ -61,15 +62,17 @@ Deno.test("validateConfig() resolves every default", () => {
   });
 });
 
-Deno.test("validateConfig() inherits the global check interval and lets a stream override it", () => {
+Deno.test("validateConfig() inherits the global check interval and fs_events; a stream overrides them", () => {
   const config = validate(`
 [monitor]
 check_interval_ms = 250
+fs_events = false
 ${STREAM}
 [[streams]]
 name = "fast"
 [streams.monitor]
 check_interval_ms = 20
+fs_events = true
 targets = [{ path = "logs", pattern = "*.log" }]
 [streams.tcpserver]
 enabled = true
@@ -79,6 +82,8 @@ enabled = true
 `);
   assert.equal(config.streams[0]?.monitor.checkIntervalMs, 250);
   assert.equal(config.streams[1]?.monitor.checkIntervalMs, 20);
+  assert.equal(config.streams[0]?.monitor.fsEvents, false);
+  assert.equal(config.streams[1]?.monitor.fsEvents, true);
   assert.deepEqual(config.streams[1]?.monitor.targets, [
     { path: "/srv/logs", pattern: "*.log", isFile: false },
   ]);
@@ -185,6 +190,12 @@ Deno.test("validateConfig() reports one issue per broken rule, naming its key", 
       `[monitor]\ncheck_interval_ms = 5\n${STREAM}`,
       "monitor.check_interval_ms",
       /5 is out of range: expected 10 to/,
+    ],
+    [
+      "fs_events",
+      STREAM.replace("[streams.monitor]", "[streams.monitor]\nfs_events = 0"),
+      "streams[0].monitor.fs_events",
+      /expected true or false, got 0/,
     ],
     [
       "stream interval too small",

@@ -112,6 +112,10 @@ export class FileTailer {
   #rotations = 0;
   #readErrors = 0;
   #truncatedLines = 0;
+  /** When a check last found anything new: data, a rotation, another state. */
+  #changedAt = 0;
+  /** The path reaches its file through a symlink: events in its directory miss its writes. */
+  #followsLink = false;
 
   constructor(options: TailerOptions) {
     this.path = options.path;
@@ -134,18 +138,39 @@ export class FileTailer {
     return this.#duplicateOf === undefined ? "missing" : "duplicate";
   }
 
+  /** When a check last found something new (0 before the first). */
+  get changedAt(): number {
+    return this.#changedAt;
+  }
+
+  /**
+   * Whether file-system events in the path's directory cannot be trusted to announce every
+   * change: the file is reached through a symlink, or a renamed-away file is still read.
+   */
+  get needsPolling(): boolean {
+    return this.#followsLink || this.#draining.length > 0;
+  }
+
   /**
    * Looks at the path once: follows rotation and truncation, then reads what is new.
    * `buffer` is scratch space shared by the tailers of a monitor, which never check
    * concurrently. Resolves true when data is left to read (the per-check cap was hit).
    */
   async check(buffer: Uint8Array, now: number): Promise<boolean> {
+    const before = this.#progress();
     try {
       return await this.#check(buffer, now);
     } finally {
       this.#startAtEnd = false;
       await this.#emit();
+      if (this.#progress() !== before) this.#changedAt = now;
     }
+  }
+
+  /** Everything a check can change, in one comparable value. */
+  #progress(): string {
+    return `${this.state} ${this.#identity} ${this.#position} ${this.#rotations} ` +
+      `${this.#draining.length} ${this.#readErrors}`;
   }
 
   async #check(buffer: Uint8Array, now: number): Promise<boolean> {
@@ -180,7 +205,10 @@ export class FileTailer {
       info = next.info;
     }
 
-    const more = await this.#read(buffer, MAX_BYTES_PER_CHECK);
+    // Nothing new (the common case for an idle file): the stat was enough.
+    const more = info.size === this.#position && !restarted
+      ? false
+      : await this.#read(buffer, MAX_BYTES_PER_CHECK);
     // The size this check saw; reading may have gone past it while the writer appended.
     // After a restart the stat may predate the truncation: what was read since is the size.
     this.#lastSize = restarted ? this.#position : info.size;
@@ -300,6 +328,7 @@ export class FileTailer {
     }
     this.#file = file;
     this.#identity = identity;
+    this.#followsLink = await followsLink(this.path);
     this.#lastSize = info.size;
     this.#lastMtime = info.mtime?.getTime() ?? 0;
     this.#duplicateOf = undefined;
@@ -494,6 +523,15 @@ async function readAt(file: Deno.FsFile, start: number, end: number): Promise<Ui
     filled += count;
   }
   return bytes.subarray(0, filled);
+}
+
+/** Whether a component of `path` is a symlink; when unknown, yes. */
+async function followsLink(path: string): Promise<boolean> {
+  try {
+    return (await Deno.realPath(path)) !== path;
+  } catch {
+    return true;
+  }
 }
 
 function describeError(error: unknown): string {

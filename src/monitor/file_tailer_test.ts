@@ -167,7 +167,7 @@ Deno.test("FileTailer on a position beyond the file size reads from 0", async ()
   await using dir = await tempDir();
   const path = join(dir.path, "app.log");
   await Deno.writeTextFile(path, "0123456789\n");
-  // The writer appends between a stat and the read that follows it: the stat saw 11 bytes.
+  // The writer appends between a stat and the read that follows it: the stat saw 12 bytes.
   let staleSize: number | undefined;
   const stat = async (path: string) => {
     const info = await Deno.stat(path);
@@ -175,11 +175,11 @@ Deno.test("FileTailer on a position beyond the file size reads from 0", async ()
   };
   using t = tailer(path, { stat });
   assert.deepEqual(await t.check(), ["0123456789"]);
-  staleSize = 11;
+  staleSize = 12;
   await append(path, "abcdefghij\n");
   assert.deepEqual(await t.check(), ["abcdefghij"]);
   staleSize = undefined;
-  // Truncated to a size above the last seen (11) but below the position (22).
+  // Truncated to a size above the last seen (12) but below the position (22).
   await Deno.writeTextFile(path, "new content!!!\n");
   assert.deepEqual(await t.check(), [
     "Log rotation detected (#1): position beyond file size",

@@ -109,6 +109,7 @@ async function followWhileLogrotating(mode: "create" | "copytruncate"): Promise<
       targets: [{ path: log, pattern: "*", isFile: true }],
       readFrom: "beginning",
       maxLineBytes: 1024 * 1024,
+      fsEvents: true,
     },
     onEntries: (entries) => {
       for (const entry of entries) {
@@ -300,10 +301,10 @@ Deno.test("rename + create: a late write to the renamed file is read", async () 
       targets: [{ path: log, pattern: "*", isFile: true }],
       readFrom: "beginning",
       maxLineBytes: 1024 * 1024,
+      fsEvents: false,
     },
     onEntries: (entries) => void messages.push(...entries.map((entry) => entry.message)),
     signal: controller.signal,
-    events: false,
   });
   try {
     const encoder = new TextEncoder();

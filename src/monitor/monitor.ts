@@ -19,11 +19,6 @@ export interface MonitorOptions {
   /** Prefix of log messages, e.g. `stream "app"`. */
   readonly label?: string;
   readonly log?: Log;
-  /**
-   * Use `Deno.watchFs` events for low latency (default true). The stat poll every
-   * `checkIntervalMs` runs either way; tests turn events off to prove it suffices alone.
-   */
-  readonly events?: boolean;
 }
 
 /** Per-stream totals and per-watcher detail, for status (SPEC §7). */
@@ -42,12 +37,24 @@ export interface MonitorStats {
 const READ_BUFFER_BYTES = 256 * 1024;
 /** A directory-discovered path that stays empty this long is forgotten. */
 const FORGET_MISSING_MS = 60_000;
+/**
+ * The longest an idle file goes unpolled, and directories unlisted, while file-system events
+ * watch their directory (like Filebeat's max_backoff): events announce changes at once, the
+ * poll only catches what they miss. Without events every file is polled every interval.
+ */
+const MAX_IDLE_POLL_MS = 5000;
 
 interface Watched {
   readonly tailer: FileTailer;
+  /** The directory whose events cover the path. */
+  readonly directory: string;
   /** Found only by listing a directory target, not named by a file target. */
   discovered: boolean;
   missingSince?: number;
+  /** The current poll period of an idle file, doubled after each check that found nothing. */
+  idleMs: number;
+  /** When the poll looks at it next. */
+  nextCheck: number;
 }
 
 /**
@@ -69,6 +76,8 @@ export class Monitor {
   /** Paths that events or unfinished reads say need a look. */
   readonly #dirty = new Set<string>();
   #discoveryDue = true;
+  /** When directories are listed again if no event asks for it sooner. */
+  #nextDiscovery = 0;
   /** Callers of `settle()` waiting for the next full check. */
   #settlers: (() => void)[] = [];
   #nextPoll = 0;
@@ -176,22 +185,33 @@ export class Monitor {
     const full = now >= this.#nextPoll || this.#discoveryDue;
     if (full) {
       const settlers = this.#settlers.splice(0);
-      this.#nextPoll = now + this.#options.config.checkIntervalMs;
-      this.#discoveryDue = false;
+      // settle() promises a look at everything, idle or not.
+      const all = settlers.length > 0 || this.#startup;
+      const dirty = new Set(this.#dirty);
       this.#dirty.clear();
       // Existing paths first: a rotated file is released before its new name is found.
-      for (const path of [...this.#watched.keys()]) await this.#check(path, now);
-      for (const [path, discovered] of await this.#discover()) {
-        const watched = this.#watched.get(path);
-        if (watched) watched.discovered &&= discovered;
-        else await this.#follow(path, discovered, now);
+      for (const [path, watched] of [...this.#watched]) {
+        if (all || dirty.has(path) || this.#pollDue(watched, now)) {
+          await this.#check(path, now);
+        }
+      }
+      if (all || this.#discoveryDue || now >= this.#nextDiscovery) {
+        this.#discoveryDue = false;
+        for (const [path, discovered] of await this.#discover()) {
+          const watched = this.#watched.get(path);
+          if (watched) watched.discovered &&= discovered;
+          else await this.#follow(path, discovered, now);
+        }
+        // With the listing: a directory replaced since needs a new watcher.
+        if (this.#options.config.fsEvents) await this.#watchDirectories();
+        this.#nextDiscovery = now + this.#discoveryPeriod();
       }
       for (const [path, { tailer }] of this.#watched) {
         if (tailer.state === "duplicate") await this.#check(path, now);
       }
       this.#forgetMissing(now);
       await this.#registry.prune(now);
-      if (this.#options.events ?? true) await this.#watchDirectories();
+      this.#nextPoll = this.#nextFullPoll(now);
       for (const settle of settlers) settle();
     } else {
       const paths = [...this.#dirty];
@@ -203,9 +223,45 @@ export class Monitor {
   async #check(path: string, now: number): Promise<void> {
     const watched = this.#watched.get(path);
     if (!watched) return;
-    if (await watched.tailer.check(this.#buffer, now)) this.#dirty.add(path);
-    if (watched.tailer.state === "missing") watched.missingSince ??= now;
+    const { tailer } = watched;
+    if (await tailer.check(this.#buffer, now)) this.#dirty.add(path);
+    if (tailer.state === "missing") watched.missingSince ??= now;
     else delete watched.missingSince;
+    // Back off while nothing happens; any change brings the path back to every poll.
+    const interval = this.#options.config.checkIntervalMs;
+    watched.idleMs = tailer.changedAt === now
+      ? 0
+      : Math.min(Math.max(watched.idleMs * 2, interval), MAX_IDLE_POLL_MS);
+    watched.nextCheck = now + watched.idleMs;
+  }
+
+  /** Whether the poll looks at `path` now: always, unless events cover it and it is idle. */
+  #pollDue(watched: Watched, now: number): boolean {
+    if (now >= watched.nextCheck || watched.tailer.needsPolling) return true;
+    return !this.#fsWatchers.has(watched.directory);
+  }
+
+  /**
+   * When the next full poll is due: after one interval, or later when every path is idle and
+   * covered by events, so that a quiet host is not woken ten times a second for nothing.
+   */
+  #nextFullPoll(now: number): number {
+    let next = this.#nextDiscovery;
+    for (const watched of this.#watched.values()) {
+      const covered = this.#fsWatchers.has(watched.directory) && !watched.tailer.needsPolling;
+      next = Math.min(next, covered ? watched.nextCheck : now);
+    }
+    return Math.max(next, now + this.#options.config.checkIntervalMs);
+  }
+
+  /** How often directories are listed: every poll, unless events watch all of them. */
+  #discoveryPeriod(): number {
+    const interval = this.#options.config.checkIntervalMs;
+    if (!this.#options.config.fsEvents) return interval;
+    const watchedAll = this.#options.config.targets.every((target) =>
+      this.#fsWatchers.has(target.isFile ? dirname(target.path) : target.path)
+    );
+    return watchedAll ? Math.max(interval, MAX_IDLE_POLL_MS) : interval;
   }
 
   async #follow(path: string, discovered: boolean, now: number): Promise<void> {
@@ -222,7 +278,13 @@ export class Monitor {
       log: this.#log,
       label: this.#label,
     });
-    this.#watched.set(path, { tailer, discovered });
+    this.#watched.set(path, {
+      tailer,
+      directory: dirname(path),
+      discovered,
+      idleMs: 0,
+      nextCheck: 0,
+    });
     await this.#check(path, now);
   }
 

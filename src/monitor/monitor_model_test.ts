@@ -356,10 +356,10 @@ async function runSequence(title: string, initial: string, next: OpSource): Prom
       targets: [{ path, pattern: "*", isFile: true }],
       readFrom: "end",
       maxLineBytes: 1024 * 1024,
+      fsEvents: false,
     },
     onEntries: (entries) => void actual.push(...entries.map(describe)),
     signal: controller.signal,
-    events: false,
     log: (level, message) => logs.push(`${level}: ${message}`),
   });
   try {

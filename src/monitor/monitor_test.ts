@@ -16,7 +16,14 @@ async function startMonitor(
   const logs: [LogLevel, string][] = [];
   const controller = new AbortController();
   const monitor = await Monitor.start({
-    config: { checkIntervalMs: 20, targets, readFrom: "end", maxLineBytes: 1_048_576, ...config },
+    config: {
+      checkIntervalMs: 20,
+      targets,
+      readFrom: "end",
+      maxLineBytes: 1_048_576,
+      fsEvents: true,
+      ...config,
+    },
     onEntries: (batch) => void entries.push(...batch),
     signal: controller.signal,
     label: 'stream "test"',
@@ -184,9 +191,7 @@ Deno.test("Monitor without file-system events: the stat poll alone follows write
   await using dir = await tempDir();
   const path = join(dir.path, "app.log");
   await Deno.writeTextFile(path, "");
-  await using m = await startMonitor([fileTarget(path)], { checkIntervalMs: 10 }, {
-    events: false,
-  });
+  await using m = await startMonitor([fileTarget(path)], { checkIntervalMs: 10, fsEvents: false });
   const lines = await writeAndRotate(path, 30, 10, m);
   assert.deepEqual(m.messages().filter((message) => !message.startsWith("Log rotation")), lines);
   assert.equal(m.monitor.stats().rotations, 2);

@@ -34,6 +34,7 @@ async function rotateUnderWriter(
       targets: [{ path, pattern: "*", isFile: true }],
       readFrom: "end",
       maxLineBytes: 1_048_576,
+      fsEvents: true,
     },
     onEntries: (entries) => {
       for (const { message } of entries) {

@@ -22,8 +22,6 @@ export interface RunOptions {
   readonly stats?: (text: string) => void;
   /** How long clients may take to receive their last data after shutdown (default 3 s). */
   readonly drainMs?: number;
-  /** `Deno.watchFs` events; default true. */
-  readonly events?: boolean;
 }
 
 const DEFAULT_DRAIN_MS = 3000;
@@ -52,7 +50,6 @@ export async function runLogWisp(config: Config, options: RunOptions): Promise<n
         startedAt,
         drainMs,
         log,
-        ...(options.events !== undefined && { events: options.events }),
       });
       services.push(service);
       finished.push(service.finished);

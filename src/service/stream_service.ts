@@ -21,8 +21,6 @@ export interface StreamServiceOptions {
   /** How long clients may take to receive their last data after shutdown. */
   readonly drainMs: number;
   readonly log: Log;
-  /** `Deno.watchFs` events; default true. */
-  readonly events?: boolean;
 }
 
 /**
@@ -78,7 +76,6 @@ export class StreamService {
       signal,
       label: `stream "${config.name}"`,
       log,
-      ...(options.events !== undefined && { events: options.events }),
     });
     service.#finished.push(service.#monitor.finished);
     return service;
