@@ -92,6 +92,15 @@ export class ClientQueue {
 function concat(frames: readonly Uint8Array[]): Uint8Array {
   let length = 0;
   for (const frame of frames) length += frame.length;
+  // Frames published in one batch are adjacent views of one buffer: one view covers them.
+  const first = frames[0]!;
+  let end = first.byteOffset;
+  const adjacent = frames.every((frame) => {
+    const next = frame.buffer === first.buffer && frame.byteOffset === end;
+    end += frame.length;
+    return next;
+  });
+  if (adjacent) return new Uint8Array(first.buffer, first.byteOffset, length);
   const joined = new Uint8Array(length);
   let offset = 0;
   for (const frame of frames) {

@@ -22,19 +22,61 @@ export class PublishedEntry {
     this.json = JSON.stringify(entry);
   }
 
-  /** `id: <seq>` / `data: <json>`: a default `message` event (SPEC §5.1). */
-  get sse(): Uint8Array {
-    return this.#sse ??= encoder.encode(`id: ${this.seq}\ndata: ${this.json}\n\n`);
+  /**
+   * The frame in `transport`'s format: `id: <seq>` / `data: <json>`, a default `message`
+   * event (SPEC §5.1), or one NDJSON line (SPEC §5.2).
+   */
+  text(transport: Transport): string {
+    return transport === "sse" ? `id: ${this.seq}\ndata: ${this.json}\n\n` : `${this.json}\n`;
   }
 
-  /** One NDJSON line (SPEC §5.2). */
-  get line(): Uint8Array {
-    return this.#line ??= encoder.encode(`${this.json}\n`);
-  }
-
+  /** The encoded frame: from the batch it was published in, else encoded now. */
   frame(transport: Transport): Uint8Array {
-    return transport === "sse" ? this.sse : this.line;
+    if (transport === "sse") return this.#sse ??= encoder.encode(this.text(transport));
+    return this.#line ??= encoder.encode(this.text(transport));
   }
+
+  /** @internal Set by {@linkcode encodeFrames}. */
+  setFrame(transport: Transport, bytes: Uint8Array): void {
+    if (transport === "sse") this.#sse = bytes;
+    else this.#line = bytes;
+  }
+}
+
+/**
+ * Encodes the frames of a batch in one call: one encode per entry would cost more than
+ * serializing it. Each entry keeps its own view of the shared buffer, so frames published
+ * together stay adjacent and a client queue can hand them to the socket without copying.
+ */
+function encodeFrames(entries: readonly PublishedEntry[], transport: Transport): void {
+  const texts = entries.map((entry) => entry.text(transport));
+  const bytes = encoder.encode(texts.join(""));
+  let offset = 0;
+  for (let i = 0; i < entries.length; i++) {
+    const length = utf8Length(texts[i]!);
+    entries[i]!.setFrame(transport, bytes.subarray(offset, offset + length));
+    offset += length;
+  }
+}
+
+const NON_ASCII = /[^\x00-\x7f]/;
+
+/** The length of `text` in UTF-8, as TextEncoder writes it (a lone surrogate as U+FFFD). */
+export function utf8Length(text: string): number {
+  if (!NON_ASCII.test(text)) return text.length;
+  let length = 0;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 0x80) length += 1;
+    else if (code < 0x800) length += 2;
+    else if (
+      code >= 0xd800 && code <= 0xdbff && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00
+    ) {
+      length += 4;
+      i++;
+    } else length += 3;
+  }
+  return length;
 }
 
 /** Sequence numbers a resuming client missed because they left the ring. */
@@ -113,20 +155,31 @@ export class Hub {
     let slice = Infinity;
     for (const client of this.#clients) slice = Math.min(slice, client.queue.capacity);
     slice = Math.max(1, Math.floor(slice / 2));
-    for (let i = 0; i < entries.length; i++) {
-      if (i > 0 && i % slice === 0 && this.#clients.size > 0) await nextTurn();
-      this.publish(entries[i]!);
+    for (let start = 0; start < entries.length; start += slice) {
+      if (start > 0 && this.#clients.size > 0) await nextTurn();
+      this.#publish(entries.slice(start, start + slice));
     }
   }
 
   /** Numbers the entry and offers it to every client; a full client queue drops it and counts. */
   publish(entry: LogEntry): void {
-    const published = new PublishedEntry(++this.#seq, entry);
-    if (this.#ring.length > 0) this.#ring[published.seq % this.#ring.length] = published;
+    this.#publish([entry]);
+  }
+
+  #publish(entries: readonly LogEntry[]): void {
+    const published = entries.map((entry) => new PublishedEntry(++this.#seq, entry));
+    if (this.#ring.length > 0) {
+      for (const entry of published) this.#ring[entry.seq % this.#ring.length] = entry;
+    }
     if (this.#clients.size === 0) return;
+    const transports = new Set<Transport>();
+    for (const client of this.#clients) transports.add(client.transport);
+    for (const transport of transports) encodeFrames(published, transport);
     const now = Date.now();
-    for (const client of this.#clients) {
-      if (!client.queue.offer(published.frame(client.transport), now)) this.#dropped++;
+    for (const entry of published) {
+      for (const client of this.#clients) {
+        if (!client.queue.offer(entry.frame(client.transport), now)) this.#dropped++;
+      }
     }
   }
 

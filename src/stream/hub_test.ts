@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import type { LogEntry } from "../entry/entry.ts";
-import { Hub } from "./hub.ts";
+import { Hub, utf8Length } from "./hub.ts";
 
 const entry = (message: string): LogEntry => ({
   time: "2024-01-01T00:00:00.000000Z",
@@ -113,4 +113,27 @@ Deno.test("Hub.publishAll lets draining clients keep up with a burst larger than
   await reading;
   assert.equal(lines, 10_000);
   assert.equal(hub.droppedEntries, 0);
+});
+
+Deno.test("Hub.publishAll encodes a batch in one buffer; every frame is its own entry", async () => {
+  const hub = new Hub(10);
+  const tcp = hub.subscribe({ transport: "tcp", remoteAddr: "t", bufferSize: 10 });
+  const messages = ["ascii", "café", "emoji 🎉 done", "lone \ud800 surrogate", "日本語", "end"];
+  await hub.publishAll(messages.map(entry));
+  // Adjacent views of one buffer reach the writer as one view, not a copy.
+  const lines = decode(await tcp.queue.take()).split("\n").slice(0, -1);
+  // JSON.stringify escapes the lone surrogate, so it survives as text.
+  assert.deepEqual(lines.map((line) => JSON.parse(line).message), messages);
+  // A client resuming later gets the ring's frames with the same bytes, one by one.
+  const sse = hub.subscribe({ transport: "sse", remoteAddr: "s", bufferSize: 10, after: 2 });
+  const events = decode(await sse.queue.take()).split("\n\n").slice(0, -1);
+  assert.deepEqual(ids(events.join("\n")), [3, 4, 5, 6]);
+  assert.equal(JSON.parse(events[0]!.split("data: ")[1]!).message, "emoji 🎉 done");
+});
+
+Deno.test("utf8Length matches TextEncoder", () => {
+  const encoder = new TextEncoder();
+  for (const text of ["", "abc", "é", "€", "🎉", "\ud800", "\udc00x", "a\ud83c\udf89b", "日本"]) {
+    assert.equal(utf8Length(text), encoder.encode(text).length, JSON.stringify(text));
+  }
 });
