@@ -333,12 +333,16 @@ interface Status {
   };
 }
 
-/** The TOML of the brief: one stream following one file, with HTTP and TCP servers. */
-function configText(logPath: string, httpPort: number, tcpPort: number): string {
+/**
+ * The TOML of the brief: one stream following one file, with HTTP and TCP servers; without
+ * `fsEvents`, the stat poll alone finds new lines.
+ */
+function configText(logPath: string, httpPort: number, tcpPort: number, fsEvents: boolean): string {
   return `[[streams]]
 name = "bench"
 [streams.monitor]
 check_interval_ms = 100
+fs_events = ${fsEvents}
 targets = [{ path = ${JSON.stringify(logPath)}, is_file = true }]
 [streams.httpserver]
 enabled = true
@@ -369,11 +373,14 @@ class LogWisp implements AsyncDisposable {
   #stderr = "";
 
   /** Writes a config for `logPath` in `dir` and starts LogWisp on it; does not wait. */
-  constructor(dir: string, logPath: string) {
+  constructor(dir: string, logPath: string, fsEvents = true) {
     this.httpPort = freePort();
     this.tcpPort = freePort();
     const configPath = `${dir}/logwisp.toml`;
-    Deno.writeTextFileSync(configPath, configText(logPath, this.httpPort, this.tcpPort));
+    Deno.writeTextFileSync(
+      configPath,
+      configText(logPath, this.httpPort, this.tcpPort, fsEvents),
+    );
     this.spawnedAt = performance.now();
     this.#child = new Deno.Command(Deno.execPath(), {
       args: ["run", "-A", "src/main.ts", "--config", configPath, "--quiet"],
@@ -389,8 +396,8 @@ class LogWisp implements AsyncDisposable {
   }
 
   /** Starts LogWisp and waits until it is listening. */
-  static async start(dir: string, logPath: string): Promise<LogWisp> {
-    const logwisp = new LogWisp(dir, logPath);
+  static async start(dir: string, logPath: string, fsEvents = true): Promise<LogWisp> {
+    const logwisp = new LogWisp(dir, logPath, fsEvents);
     try {
       await logwisp.#readyOrExit(30_000);
     } catch (error) {
@@ -585,12 +592,13 @@ async function logwispLatency(
   logwisp: LogWisp,
   logPath: string,
   transport: "tcp" | "sse",
+  label = transport.toUpperCase(),
 ): Promise<Figures> {
   const client = await connect(logwisp, transport, true);
   try {
     const written = await writePaced(logPath);
     await settle(client.tally);
-    return latencyFigures(transport.toUpperCase(), client.tally.latencies, written);
+    return latencyFigures(label, client.tally.latencies, written);
   } finally {
     await disconnect(logwisp, transport, client);
   }
@@ -610,6 +618,12 @@ async function logwispRun(dir: string, payload: Uint8Array): Promise<Figures> {
     Object.assign(figures, await logwispLatency(logwisp, logPath, "sse"));
     await logwisp[Symbol.asyncDispose]();
     figures["Shutdown on SIGTERM (ms)"] = logwisp.stopMs;
+  }
+  {
+    // fs_events = false: the 100 ms stat poll alone, the safety net's own latency.
+    await using polling = await LogWisp.start(dir, logPath, false);
+    Object.assign(figures, await logwispLatency(polling, logPath, "tcp", "TCP polling-only"));
+    Object.assign(figures, await logwispLatency(polling, logPath, "sse", "SSE polling-only"));
   }
   return figures;
 }
@@ -868,8 +882,8 @@ async function main(): Promise<void> {
   print(
     `${runs} run(s); throughput: ${THROUGHPUT_LINES.toLocaleString("en-US")} lines of ` +
       `${LINE_BYTES} B in ~1 MiB writes, MB = 10^6 B; latency: ${LATENCY_RATE} lines/s for ` +
-      `${LATENCY_MS / 1000} s; LogWisp polls every 100 ms with fs events on (no switch to turn ` +
-      `them off, so no polling-only row)`,
+      `${LATENCY_MS / 1000} s; LogWisp polls every 100 ms, with fs events on except in the ` +
+      `polling-only rows (fs_events = false)`,
   );
   print("");
   print(table(samples));
