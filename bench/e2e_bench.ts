@@ -477,7 +477,7 @@ class LogWisp implements AsyncDisposable {
 // ---------------------------------------------------------------------------------------
 // Measurements. Each returns figures keyed by row name.
 
-type Figures = Record<string, number>;
+export type Figures = Record<string, number>;
 
 /** Opens a client of `transport` and waits until LogWisp has registered it. */
 async function connect(
@@ -839,9 +839,9 @@ export async function environment(): Promise<string> {
   ].join(" · ");
 }
 
-/** `BENCH_RUNS`, a positive integer, default 3. */
-function runCount(): number {
-  const value = Deno.env.get("BENCH_RUNS") ?? "3";
+/** `BENCH_RUNS`, a positive integer, default `fallback`. */
+export function runCount(fallback = 3): number {
+  const value = Deno.env.get("BENCH_RUNS") ?? String(fallback);
   const runs = Number(value);
   if (!Number.isInteger(runs) || runs < 1) {
     throw new Error(`BENCH_RUNS must be a positive integer, got "${value}"`);
@@ -849,16 +849,22 @@ function runCount(): number {
   return runs;
 }
 
-async function main(): Promise<void> {
-  const runs = runCount();
-  Deno.addSignalListener("SIGINT", onInterrupt);
-  const began = performance.now();
+/** Every run's value of each figure, in the order figures first appear. */
+export function sampler(): { samples: Map<string, number[]>; add: (figures: Figures) => void } {
   const samples = new Map<string, number[]>();
   const add = (figures: Figures) => {
     for (const [name, value] of Object.entries(figures)) {
       samples.set(name, [...(samples.get(name) ?? []), value]);
     }
   };
+  return { samples, add };
+}
+
+async function main(): Promise<void> {
+  const runs = runCount();
+  Deno.addSignalListener("SIGINT", onInterrupt);
+  const began = performance.now();
+  const { samples, add } = sampler();
   const header = await environment();
   const payload = throughputPayload(THROUGHPUT_LINES);
   try {

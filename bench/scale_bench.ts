@@ -14,12 +14,15 @@
 import {
   type Client,
   environment,
+  type Figures,
   freePort,
   liveChildren,
   median,
   note,
   onInterrupt,
   print,
+  runCount,
+  sampler,
   sleep,
   sseClient,
   stopChild,
@@ -63,9 +66,8 @@ const STOP_TIMEOUT_MS = 6000;
 const READY_LINE = " ready (configuration: ";
 
 const repoRoot = new URL("..", import.meta.url).pathname;
-const encoder = new TextEncoder();
 
-type Figures = Record<string, number>;
+const encoder = new TextEncoder();
 
 // ---------------------------------------------------------------------------------------
 // The process under test, read through /proc.
@@ -429,26 +431,12 @@ async function manyFiles(dir: string): Promise<Figures> {
 
 // ---------------------------------------------------------------------------------------
 
-/** `BENCH_RUNS`, a positive integer, default 1. */
-function runCount(): number {
-  const value = Deno.env.get("BENCH_RUNS") ?? "1";
-  const runs = Number(value);
-  if (!Number.isInteger(runs) || runs < 1) {
-    throw new Error(`BENCH_RUNS must be a positive integer, got "${value}"`);
-  }
-  return runs;
-}
-
 async function main(): Promise<void> {
-  const runs = runCount();
+  // Heavy rows: one run unless asked for more.
+  const runs = runCount(1);
   Deno.addSignalListener("SIGINT", onInterrupt);
   const began = performance.now();
-  const samples = new Map<string, number[]>();
-  const add = (figures: Figures) => {
-    for (const [name, value] of Object.entries(figures)) {
-      samples.set(name, [...(samples.get(name) ?? []), value]);
-    }
-  };
+  const { samples, add } = sampler();
   const header = await environment();
   try {
     await using tmp = await tempDir();
