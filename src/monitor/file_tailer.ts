@@ -145,10 +145,12 @@ export class FileTailer {
 
   /**
    * Whether file-system events in the path's directory cannot be trusted to announce every
-   * change: the file is reached through a symlink, or a renamed-away file is still read.
+   * change: the file is reached through a symlink, or a file no longer at the path (renamed
+   * away) is still read.
    */
   get needsPolling(): boolean {
-    return this.#followsLink || this.#draining.length > 0;
+    const renamedAway = this.#file !== undefined && this.#goneSince !== undefined;
+    return this.#followsLink || renamedAway || this.#draining.length > 0;
   }
 
   /**
@@ -222,7 +224,7 @@ export class FileTailer {
     if (this.#draining.length === 0) return;
     const kept: Draining[] = [];
     for (const draining of this.#draining) {
-      let named = false;
+      let readable = true;
       try {
         for (let count; (count = await draining.file.read(buffer));) {
           this.#at = readTime(Date.now());
@@ -230,15 +232,17 @@ export class FileTailer {
           draining.position += count;
           await this.#emit();
         }
-        named = ((await draining.file.stat()).nlink ?? 1) > 0;
       } catch {
         // Unreadable now: let it go with what was read.
+        readable = false;
       }
-      if (named && now - draining.since < ROTATE_WAIT_MS) {
+      const named = await hasName(draining.file);
+      if (readable && named && now - draining.since < ROTATE_WAIT_MS) {
         kept.push(draining);
         continue;
       }
       draining.splitter.flush(this.#sink);
+      // Still named: whoever follows its new name continues from here, not from 0.
       const position = named ? draining.position : undefined;
       this.#options.registry.release(draining.identity, this.path, draining.file, position, now);
     }
@@ -322,7 +326,8 @@ export class FileTailer {
       await file.seek(start, Deno.SeekMode.Start);
       this.#position = start;
     } catch (error) {
-      this.#options.registry.release(identity, this.path, file, undefined, Date.now());
+      // The kept position stays with the file for the retry.
+      this.#options.registry.release(identity, this.path, file, resumed, Date.now());
       this.#fail(error);
       return false;
     }
@@ -364,12 +369,7 @@ export class FileTailer {
 
   /** Whether the open file still has a name; when unknown, no, so no position is offered for a reused inode. */
   async #exists(): Promise<boolean> {
-    if (!this.#file) return false;
-    try {
-      return ((await this.#file.stat()).nlink ?? 1) > 0;
-    } catch {
-      return false;
-    }
+    return this.#file ? await hasName(this.#file) : false;
   }
 
   async #truncation(info: Deno.FileInfo): Promise<RotationReason | undefined> {
@@ -523,6 +523,15 @@ async function readAt(file: Deno.FsFile, start: number, end: number): Promise<Ui
     filled += count;
   }
   return bytes.subarray(0, filled);
+}
+
+/** Whether `file` still has a name; when unknown, no. */
+async function hasName(file: Deno.FsFile): Promise<boolean> {
+  try {
+    return ((await file.stat()).nlink ?? 1) > 0;
+  } catch {
+    return false;
+  }
 }
 
 /** Whether a component of `path` is a symlink; when unknown, yes. */

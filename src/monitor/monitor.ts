@@ -166,7 +166,9 @@ export class Monitor {
   /** Waits until an event, an unfinished read or the poll calls for a check. */
   async #idle(): Promise<void> {
     const delay = this.#nextPoll - Date.now();
-    if (this.#dirty.size > 0 || this.#discoveryDue || delay <= 0) return;
+    if (this.#dirty.size > 0 || this.#discoveryDue || this.#settlers.length > 0 || delay <= 0) {
+      return;
+    }
     let timer: ReturnType<typeof setTimeout> | undefined;
     await new Promise<void>((resolve) => {
       this.#wake = resolve;
@@ -182,7 +184,7 @@ export class Monitor {
    */
   async #tick(): Promise<void> {
     const now = Date.now();
-    const full = now >= this.#nextPoll || this.#discoveryDue;
+    const full = now >= this.#nextPoll || this.#discoveryDue || this.#settlers.length > 0;
     if (full) {
       const settlers = this.#settlers.splice(0);
       // settle() promises a look at everything, idle or not.
@@ -227,9 +229,10 @@ export class Monitor {
     if (await tailer.check(this.#buffer, now)) this.#dirty.add(path);
     if (tailer.state === "missing") watched.missingSince ??= now;
     else delete watched.missingSince;
-    // Back off while nothing happens; any change brings the path back to every poll.
+    // Back off while nothing happens and events would say otherwise; any change brings the
+    // path back to every poll.
     const interval = this.#options.config.checkIntervalMs;
-    watched.idleMs = tailer.changedAt === now
+    watched.idleMs = tailer.changedAt === now || !this.#fsWatchers.has(watched.directory)
       ? 0
       : Math.min(Math.max(watched.idleMs * 2, interval), MAX_IDLE_POLL_MS);
     watched.nextCheck = now + watched.idleMs;
@@ -374,7 +377,9 @@ export class Monitor {
       try {
         const watcher = Deno.watchFs(directory, { recursive: false });
         this.#fsWatchers.set(directory, { watcher, identity });
-        const consumer = this.#consume(watcher).finally(() => {
+        // Changes made before the watcher existed sent no event: look at its paths now.
+        this.#pollAll(directory);
+        const consumer = this.#consume(directory, watcher).finally(() => {
           this.#consumers.delete(consumer);
           // Ended on its own: let the next poll create a new one.
           if (this.#fsWatchers.get(directory)?.watcher === watcher) {
@@ -388,17 +393,36 @@ export class Monitor {
     }
   }
 
-  async #consume(watcher: Deno.FsWatcher): Promise<void> {
+  async #consume(directory: string, watcher: Deno.FsWatcher): Promise<void> {
     try {
       for await (const event of watcher) {
         for (const path of event.paths) this.#dirty.add(path);
         // Anything but a write may be a new, renamed or removed file: list directories again.
         if (event.kind !== "modify" && event.kind !== "access") this.#discoveryDue = true;
+        // The kernel dropped events: every path may have changed unannounced.
+        if (event.flag === "rescan") this.#pollAll();
+        // The directory itself went away: this watcher will stay silent even if a new one
+        // takes its place (possibly with the same inode), so let the next listing make one.
+        if (
+          (event.kind === "remove" || event.kind === "rename") && event.paths.includes(directory)
+        ) {
+          watcher.close();
+        }
         this.#wake?.();
       }
     } catch {
       // A watcher that fails is re-created by the next poll.
     }
+  }
+
+  /** Ends the back-off of every path (in `directory`, when given): the next poll checks them. */
+  #pollAll(directory?: string): void {
+    for (const watched of this.#watched.values()) {
+      if (directory !== undefined && watched.directory !== directory) continue;
+      watched.idleMs = 0;
+      watched.nextCheck = 0;
+    }
+    this.#discoveryDue = true;
   }
 }
 
