@@ -43,6 +43,8 @@ const FORGET_MISSING_MS = 60_000;
  * poll only catches what they miss. Without events every file is polled every interval.
  */
 const MAX_IDLE_POLL_MS = 5000;
+/** How much longer an idle file waits after each check that found nothing: 0.1, 0.4, 1.6, 5 s. */
+const IDLE_BACKOFF_FACTOR = 4;
 
 interface Watched {
   readonly tailer: FileTailer;
@@ -51,7 +53,7 @@ interface Watched {
   /** Found only by listing a directory target, not named by a file target. */
   discovered: boolean;
   missingSince?: number;
-  /** The current poll period of an idle file, doubled after each check that found nothing. */
+  /** The current poll period of an idle file, four times longer after each check that found nothing. */
   idleMs: number;
   /** When the poll looks at it next. */
   nextCheck: number;
@@ -234,7 +236,7 @@ export class Monitor {
     const interval = this.#options.config.checkIntervalMs;
     watched.idleMs = tailer.changedAt === now || !this.#fsWatchers.has(watched.directory)
       ? 0
-      : Math.min(Math.max(watched.idleMs * 2, interval), MAX_IDLE_POLL_MS);
+      : Math.min(Math.max(watched.idleMs * IDLE_BACKOFF_FACTOR, interval), MAX_IDLE_POLL_MS);
     watched.nextCheck = now + watched.idleMs;
   }
 
