@@ -34,7 +34,7 @@ export interface MonitorStats {
 }
 
 /** Scratch buffer per monitor: checks never overlap, so one is enough. */
-const READ_BUFFER_BYTES = 256 * 1024;
+const READ_BUFFER_BYTES = 1024 * 1024;
 /** A directory-discovered path that stays empty this long is forgotten. */
 const FORGET_MISSING_MS = 60_000;
 /**
