@@ -50,10 +50,13 @@ export class PublishedEntry {
  */
 function encodeFrames(entries: readonly PublishedEntry[], transport: Transport): void {
   const texts = entries.map((entry) => entry.text(transport));
-  const bytes = encoder.encode(texts.join(""));
+  const joined = texts.join("");
+  const bytes = encoder.encode(joined);
+  // As many bytes as characters: all ASCII, so each frame's length is its text's.
+  const ascii = bytes.length === joined.length;
   let offset = 0;
   for (let i = 0; i < entries.length; i++) {
-    const length = utf8Length(texts[i]!);
+    const length = ascii ? texts[i]!.length : utf8Length(texts[i]!);
     entries[i]!.setFrame(transport, bytes.subarray(offset, offset + length));
     offset += length;
   }
