@@ -47,6 +47,26 @@ Deno.test("--check --router shows the routed paths", async () => {
   assert.match(stdout, /Router: 0\.0\.0\.0:8080, global status \/status/);
 });
 
+Deno.test("--check says when a stream polls without file-system events", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const file = join(dir, "polling.toml");
+    await Deno.writeTextFile(
+      file,
+      `[monitor]\nfs_events = false\n[[streams]]\nname = "a"\n[streams.monitor]\n` +
+        `targets = [{ path = "${dir}" }]\n[streams.tcpserver]\nenabled = true\nport = 9000\n`,
+    );
+    const { code, stdout } = await runCli(["--check", "--config", file]);
+    assert.equal(code, 0);
+    assert.match(
+      stdout,
+      /monitor {2}check every 100 ms, .*, no file-system events \(polling only\)$/m,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("--check on a bad file exits 2 naming file and every key, on stderr only", async () => {
   const dir = await Deno.makeTempDir();
   try {

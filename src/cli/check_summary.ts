@@ -27,7 +27,8 @@ export function formatCheckSummary(config: Config, options: { router: boolean })
     }
     lines.push(
       `  monitor  check every ${monitor.checkIntervalMs} ms, files present at startup read from ` +
-        `the ${monitor.readFrom}, lines cut at ${monitor.maxLineBytes} bytes`,
+        `the ${monitor.readFrom}, lines cut at ${monitor.maxLineBytes} bytes` +
+        (monitor.fsEvents ? "" : ", no file-system events (polling only)"),
     );
     if (tcp) lines.push(`  tcp      ${address(tcp)}  ${serverDetails(tcp)}`);
     if (http) {
