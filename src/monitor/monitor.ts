@@ -181,8 +181,8 @@ export class Monitor {
   }
 
   /**
-   * One check. On the poll (or when an event may mean a new file) every path is checked
-   * and directories are listed again; otherwise only the paths events named.
+   * One check. On the poll (or when an event may mean a new file) every path that is due is
+   * checked, and directories are listed when due; otherwise only the paths events named.
    */
   async #tick(): Promise<void> {
     const now = Date.now();
