@@ -357,6 +357,19 @@ buffer_size = 10000
 `;
 }
 
+/** Spawns `deno run -A src/main.ts --config <configPath> --quiet`, killed on SIGINT. */
+export function spawnLogWisp(configPath: string): Deno.ChildProcess {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "src/main.ts", "--config", configPath, "--quiet"],
+    cwd: repoRoot,
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  liveChildren.add(child);
+  return child;
+}
+
 /** A running `deno run -A src/main.ts`, stopped with SIGTERM when disposed. */
 class LogWisp implements AsyncDisposable {
   readonly httpPort: number;
@@ -382,14 +395,7 @@ class LogWisp implements AsyncDisposable {
       configText(logPath, this.httpPort, this.tcpPort, fsEvents),
     );
     this.spawnedAt = performance.now();
-    this.#child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", "src/main.ts", "--config", configPath, "--quiet"],
-      cwd: repoRoot,
-      stdin: "null",
-      stdout: "null",
-      stderr: "piped",
-    }).spawn();
-    liveChildren.add(this.#child);
+    this.#child = spawnLogWisp(configPath);
     let markReady!: () => void;
     this.ready = new Promise((resolve) => markReady = resolve);
     this.#draining = this.#drainStderr(markReady);

@@ -24,6 +24,7 @@ import {
   runCount,
   sampler,
   sleep,
+  spawnLogWisp,
   sseClient,
   stopChild,
   table,
@@ -64,8 +65,6 @@ const APPEND_GAP_MS = 100;
 const CLOCK_TICKS = 100;
 const STOP_TIMEOUT_MS = 6000;
 const READY_LINE = " ready (configuration: ";
-
-const repoRoot = new URL("..", import.meta.url).pathname;
 
 const encoder = new TextEncoder();
 
@@ -122,14 +121,7 @@ class Server implements AsyncDisposable {
   constructor(dir: string, config: (httpPort: number, tcpPort: number) => string) {
     const configPath = `${dir}/logwisp.toml`;
     Deno.writeTextFileSync(configPath, config(this.httpPort, this.tcpPort));
-    this.#child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", "src/main.ts", "--config", configPath, "--quiet"],
-      cwd: repoRoot,
-      stdin: "null",
-      stdout: "null",
-      stderr: "piped",
-    }).spawn();
-    liveChildren.add(this.#child);
+    this.#child = spawnLogWisp(configPath);
     let markReady!: () => void;
     this.#ready = new Promise((resolve) => markReady = resolve);
     this.#draining = this.#drainStderr(markReady);
