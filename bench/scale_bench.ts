@@ -16,7 +16,6 @@ import {
   environment,
   type Figures,
   freePort,
-  liveChildren,
   median,
   note,
   onInterrupt,

@@ -62,7 +62,7 @@ function encodeFrames(entries: readonly PublishedEntry[], transport: Transport):
   }
 }
 
-const NON_ASCII = /[^\x00-\x7f]/;
+const NON_ASCII = /[\u0080-\uffff]/;
 
 /** The length of `text` in UTF-8, as TextEncoder writes it (a lone surrogate as U+FFFD). */
 export function utf8Length(text: string): number {
