@@ -386,3 +386,17 @@ port = ${port}`,
   );
   assert.ok(!stderr.includes("    at "), "no stack trace");
 });
+
+Deno.test("console statistics every stats_interval_seconds, unless --quiet", async () => {
+  await using dir = await tempDir("logwisp_e2e_");
+  await Deno.writeTextFile(join(dir.path, "app.log"), "");
+  const config = await writeConfig(
+    dir.path,
+    "[console]\nstats_interval_seconds = 1\n" +
+      streamToml(dir.path, "app", serversToml({ tcpPort: freePort() })),
+  );
+  await using logwisp = await startLogWisp(["--config", config]);
+  await logwisp.waitForLog(/^\[\d\d:\d\d:\d\d\] Active streams: 1$/);
+  await logwisp.waitForLog(/^ {2}app: watchers=1 entries=0 tcp_conns=0 http_conns=0$/);
+  assert.equal((await logwisp.stop()).code, 0);
+});

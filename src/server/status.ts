@@ -17,7 +17,6 @@ export interface StreamSnapshot {
 export function streamStatus(snapshot: StreamSnapshot): Record<string, unknown> {
   const { monitor, hub } = snapshot;
   const clients = [...hub.clients];
-  const count = (transport: string) => clients.filter((c) => c.transport === transport).length;
   const [type, port] = snapshot.httpPort === undefined
     ? ["tcp", snapshot.tcpPort]
     : ["http", snapshot.httpPort];
@@ -28,7 +27,7 @@ export function streamStatus(snapshot: StreamSnapshot): Record<string, unknown> 
     server: {
       type,
       port,
-      active_clients: count(type === "http" ? "sse" : "tcp"),
+      active_clients: hub.clientCount(type === "http" ? "sse" : "tcp"),
       uptime_seconds: snapshot.uptimeSeconds,
     },
     monitor: {
@@ -52,7 +51,7 @@ export function streamStatus(snapshot: StreamSnapshot): Record<string, unknown> 
       })),
     },
     ...(snapshot.tcpPort !== undefined && {
-      tcp: { port: snapshot.tcpPort, active_clients: count("tcp") },
+      tcp: { port: snapshot.tcpPort, active_clients: hub.clientCount("tcp") },
     }),
     delivery: {
       last_sequence: hub.lastSeq,

@@ -10,16 +10,10 @@ import type { StreamSnapshot } from "../server/status.ts";
 export function formatConsoleStats(snapshots: readonly StreamSnapshot[], now: Date): string {
   const lines = [`${clockPrefix(now)} Active streams: ${snapshots.length}`];
   for (const { name, monitor, hub } of snapshots) {
-    let tcp = 0;
-    let http = 0;
-    for (const client of hub.clients) {
-      if (client.transport === "tcp") tcp++;
-      else http++;
-    }
     const drops = hub.droppedEntries > 0 ? ` dropped=${hub.droppedEntries}` : "";
     lines.push(
       `  ${name}: watchers=${monitor.activeWatchers} entries=${monitor.totalEntries} ` +
-        `tcp_conns=${tcp} http_conns=${http}${drops}`,
+        `tcp_conns=${hub.clientCount("tcp")} http_conns=${hub.clientCount("sse")}${drops}`,
     );
   }
   return lines.join("\n") + "\n";

@@ -227,6 +227,13 @@ export class Hub {
     return this.#clients;
   }
 
+  /** How many clients of `transport` are connected. */
+  clientCount(transport: Transport): number {
+    let count = 0;
+    for (const client of this.#clients) if (client.transport === transport) count++;
+    return count;
+  }
+
   /** The last sequence number given out: the number of entries published. */
   get lastSeq(): number {
     return this.#seq;
