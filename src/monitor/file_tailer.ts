@@ -224,18 +224,15 @@ export class FileTailer {
     if (this.#draining.length === 0) return;
     const kept: Draining[] = [];
     for (const draining of this.#draining) {
-      let readable = true;
-      try {
-        for (let count; (count = await draining.file.read(buffer));) {
-          this.#at = readTime(Date.now());
-          draining.splitter.push(buffer.subarray(0, count), this.#sink);
-          draining.position += count;
-          await this.#emit();
-        }
-      } catch {
-        // Unreadable now: let it go with what was read.
-        readable = false;
-      }
+      const { error } = await this.#pump(
+        draining.file,
+        draining.splitter,
+        buffer,
+        Infinity,
+        (chunk) => draining.position += chunk.length,
+      );
+      // Unreadable now: let it go with what was read.
+      const readable = error === undefined;
       const named = await hasName(draining.file);
       if (readable && named && now - draining.since < ROTATE_WAIT_MS) {
         kept.push(draining);
@@ -414,27 +411,51 @@ export class FileTailer {
 
   /** Reads up to `limit` bytes from the open file; true when the limit stopped it. */
   async #read(buffer: Uint8Array, limit: number): Promise<boolean> {
-    let total = 0;
-    while (this.#file && total < limit) {
+    if (!this.#file) return false;
+    const { limited, error } = await this.#pump(
+      this.#file,
+      this.#splitter,
+      buffer,
+      limit,
+      (chunk) => {
+        this.#remember(chunk);
+        this.#position += chunk.length;
+      },
+    );
+    if (error === undefined) return limited;
+    // Released with its position and partial line kept: a reopen of the same file resumes.
+    await this.#close(Date.now(), false);
+    this.#fail(error);
+    return false;
+  }
+
+  /**
+   * Reads `file` from where it is into `splitter`, chunk by chunk, emitting the entries of
+   * each, until its end or `limit` bytes (`limited`); `advance` sees every chunk read.
+   */
+  async #pump(
+    file: Deno.FsFile,
+    splitter: LineSplitter,
+    buffer: Uint8Array,
+    limit: number,
+    advance: (chunk: Uint8Array) => void,
+  ): Promise<{ limited: boolean; error?: unknown }> {
+    for (let total = 0; total < limit;) {
       let count: number | null;
       try {
-        count = await this.#file.read(buffer);
+        count = await file.read(buffer);
       } catch (error) {
-        // Released with its position and partial line kept: a reopen of the same file resumes.
-        await this.#close(Date.now(), false);
-        this.#fail(error);
-        return false;
+        return { limited: false, error };
       }
-      if (!count) return false;
+      if (!count) return { limited: false };
       this.#at = readTime(Date.now());
       const chunk = buffer.subarray(0, count);
-      this.#splitter.push(chunk, this.#sink);
-      this.#remember(chunk);
-      this.#position += count;
+      splitter.push(chunk, this.#sink);
+      advance(chunk);
       total += count;
       await this.#emit();
     }
-    return this.#file !== undefined;
+    return { limited: true };
   }
 
   /** Hands the entries collected so far to `emit`. */
