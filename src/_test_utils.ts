@@ -21,6 +21,25 @@ export async function waitFor(
   }
 }
 
+/** `promise`, or a failure after `ms` naming what was awaited: a hang fails instead of stalling. */
+export async function within<T>(
+  promise: Promise<T>,
+  ms: number,
+  what: string | (() => string),
+): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      reject(new Error(`Timed out after ${ms} ms: ${typeof what === "function" ? what() : what}`));
+    }, ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** A temporary directory removed with everything in it when disposed. */
 export async function tempDir(prefix = "logwisp_test_"): Promise<
   { path: string } & AsyncDisposable

@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { append, tempDir } from "../src/_test_utils.ts";
+import { append, tempDir, waitFor, within } from "../src/_test_utils.ts";
 import { freePort, getJson, startLogWisp } from "./_logwisp.ts";
 
 /** The Chromium binary, or undefined when none is installed (`apt-get install chromium`). */
@@ -101,17 +101,13 @@ port = ${port}
       stderr: "null",
     }).spawn();
     try {
-      await deadline(connected.promise, 30_000, () => JSON.stringify(reports));
+      const seen = () => `reports: ${JSON.stringify(reports)}`;
+      await within(connected.promise, 30_000, seen);
       await append(log, "WARN disk almost full\nplain line\n");
-      await deadline(
-        (async () => {
-          while (reports.filter((report) => report.kind === "message").length < 2) {
-            await new Promise((resolve) => setTimeout(resolve, 20));
-          }
-        })(),
-        15_000,
-        () => JSON.stringify(reports),
-      );
+      await waitFor(() => reports.filter((report) => report.kind === "message").length >= 2, {
+        timeoutMs: 15_000,
+        message: seen,
+      });
       assert.deepEqual(reports.filter((report) => report.kind === "message").map((r) => r.data), [
         { id: "1", level: "WARN", message: "WARN disk almost full" },
         { id: "2", message: "plain line" },
@@ -131,17 +127,4 @@ port = ${port}
 if (chromium === undefined) {
   // deno-lint-ignore no-console
   console.log("SKIP headless Chromium test: no chromium binary (apt-get install chromium)");
-}
-
-/** `promise`, or a failure naming what was seen after `ms`. */
-async function deadline<T>(promise: Promise<T>, ms: number, seen: () => string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`Timed out after ${ms} ms; reports: ${seen()}`)), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }

@@ -475,10 +475,19 @@ Deno.test("monitor model: random rotations and truncations match the model", asy
   }
 });
 
-/** Replays a fixed op list through the same harness. */
-async function replay(title: string, initial: string, ops: readonly Op[]): Promise<void> {
-  const { failure } = await runSequence(title, initial, (_, index) => ops[index]);
+/**
+ * Replays a fixed op list through the same harness, and checks the entries against the
+ * ones written out by hand: a mistake shared by the model and the monitor shows there.
+ */
+async function replay(
+  title: string,
+  initial: string,
+  ops: readonly Op[],
+  expected: readonly string[],
+): Promise<void> {
+  const { failure, entries } = await runSequence(title, initial, (_, index) => ops[index]);
   if (failure !== undefined) assert.fail(failure);
+  assert.deepEqual(entries, expected);
 }
 
 Deno.test("monitor model: write, rename, write, check reads both files whole", async () => {
@@ -492,6 +501,16 @@ Deno.test("monitor model: write, rename, write, check reads both files whole", a
     { kind: "rename" },
     { kind: "write", text: "after two renames\n" },
     { kind: "check" },
+  ], [
+    "partial",
+    "more",
+    "Log rotation detected (#1): inode change",
+    "new 1",
+    "new 2",
+    // The renamed file's partial line, flushed once a second rename took its name.
+    "tail",
+    "Log rotation detected (#2): inode change",
+    "after two renames",
   ]);
 });
 
@@ -501,6 +520,10 @@ Deno.test("monitor model: truncate and rewrite past the old size is a size decre
     { kind: "check" },
     { kind: "truncateAndRewrite", text: "x".repeat(60) + "\n" },
     { kind: "check" },
+  ], [
+    "first line after start",
+    "Log rotation detected (#1): size decrease",
+    "x".repeat(60),
   ]);
 });
 
@@ -511,5 +534,5 @@ Deno.test("monitor model: truncate and rewrite before the first read after start
   await replay("truncate and rewrite right after startup", "0123456789abcdef\n", [
     { kind: "truncateAndRewrite", text: "x".repeat(40) + "\n" },
     { kind: "check" },
-  ]);
+  ], ["Log rotation detected (#1): size decrease", "x".repeat(40)]);
 });

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { httpServerConfig, SseReader, waitFor } from "../_test_utils.ts";
+import { httpServerConfig, SseReader, waitFor, within } from "../_test_utils.ts";
 import { Hub } from "../stream/hub.ts";
 import { serveHttp } from "./http_server.ts";
 import { streamHandler } from "./stream_handler.ts";
@@ -38,7 +38,7 @@ Deno.test("serveHttp at shutdown delivers the disconnect event before closing", 
   shutdown.abort();
   assert.equal((await sse.next())?.event, "disconnect");
   assert.equal(await sse.next(), null);
-  await server.finished;
+  await within(server.finished, 10_000, "the server to finish");
 });
 
 Deno.test("serveHttp cuts a client that never reads once the drain deadline passes", async () => {
@@ -52,7 +52,7 @@ Deno.test("serveHttp cuts a client that never reads once the drain deadline pass
     await waitFor(() => [...hub.clients][0]!.queue.dropped > 0);
     const started = performance.now();
     shutdown.abort();
-    await server.finished;
+    await within(server.finished, 10_000, "the server to finish");
     // Bounded by the drain deadline, not by the client.
     assert.ok(performance.now() - started < 5000);
   } finally {

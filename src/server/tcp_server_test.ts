@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { waitFor } from "../_test_utils.ts";
+import { waitFor, within } from "../_test_utils.ts";
 import type { ServerConfig } from "../config/types.ts";
 import type { LogEntry } from "../entry/entry.ts";
 import { Hub } from "../stream/hub.ts";
@@ -50,7 +50,7 @@ Deno.test("TCP server sends NDJSON, ignores client input, and flushes then close
     shutdown.abort();
     const rest = await readLines(conn, 2);
     assert.deepEqual(rest.map((line) => JSON.parse(line).message), ["queued before shutdown"]);
-    await server.finished;
+    await within(server.finished, 10_000, "the server to finish");
   } finally {
     conn.close();
   }
@@ -86,7 +86,7 @@ Deno.test("TCP server: a client that never reads drops (counted), others get eve
     assert.equal(hub.droppedEntries, slow.queue.dropped);
     // It is still blocked in a write at shutdown: cut off after the drain deadline.
     shutdown.abort();
-    await server.finished;
+    await within(server.finished, 10_000, "the server to finish");
   } finally {
     stuck.close();
     reader.close();
@@ -102,7 +102,7 @@ Deno.test("TCP server: a client that closes its side is forgotten", async () => 
   conn.close();
   await waitFor(() => hub.clients.size === 0);
   shutdown.abort();
-  await server.finished;
+  await within(server.finished, 10_000, "the server to finish");
 });
 
 Deno.test("TCP server: a port in use throws at once", () => {

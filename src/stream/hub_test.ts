@@ -40,7 +40,13 @@ Deno.test("Hub drops for a full client only, and counts it", async () => {
     hub.publish(entry(`e${i}`));
     received.push(decode(await fast.queue.take()));
   }
-  assert.equal(received.length, 5);
+  assert.deepEqual(received.map((text) => JSON.parse(text).message), [
+    "e1",
+    "e2",
+    "e3",
+    "e4",
+    "e5",
+  ]);
   assert.equal(slow.queue.dropped, 3);
   assert.equal(fast.queue.dropped, 0);
   assert.equal(hub.droppedEntries, 3);
