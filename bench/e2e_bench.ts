@@ -8,6 +8,8 @@
  * @module
  */
 
+import { freePort } from "../src/_test_utils.ts";
+
 /** Lines written per throughput run. */
 const THROUGHPUT_LINES = 300_000;
 /** Bytes per throughput line, newline included. */
@@ -73,13 +75,7 @@ export async function waitUntil(
   }
 }
 
-/** A port that was free a moment ago: bound on 127.0.0.1:0, read, released. */
-export function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr;
-  listener.close();
-  return port;
-}
+export { freePort };
 
 // ---------------------------------------------------------------------------------------
 // Cleanup: children and the temp dir go away on normal exit, on errors and on Ctrl-C.

@@ -40,6 +40,12 @@ export async function within<T>(
   }
 }
 
+/** A port that was free a moment ago: bound on port 0, read, released. */
+export function freePort(): number {
+  using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  return (listener.addr as Deno.NetAddr).port;
+}
+
 /** A temporary directory removed with everything in it when disposed. */
 export async function tempDir(prefix = "logwisp_test_"): Promise<
   { path: string } & AsyncDisposable

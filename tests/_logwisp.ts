@@ -5,14 +5,10 @@
  * @module
  */
 import { join } from "node:path";
-import { SseReader } from "../src/_test_utils.ts";
+import { SseReader, waitFor } from "../src/_test_utils.ts";
 import { cliCommand, type CliOptions, ROOT } from "./_cli.ts";
 
-/** A port that was free a moment ago: bound on port 0, read, released. */
-export function freePort(): number {
-  using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  return (listener.addr as Deno.NetAddr).port;
-}
+export { freePort } from "../src/_test_utils.ts";
 
 /** `config.example.toml` (the original README's example) with its paths and ports replaced. */
 export async function exampleConfig(
@@ -91,16 +87,17 @@ export async function startLogWisp(
   });
 
   const waitForLog = async (pattern: RegExp, timeoutMs = 15_000): Promise<string> => {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const line = log.find((candidate) => pattern.test(candidate));
-      if (line !== undefined) return line;
-      if (exited || Date.now() > deadline) {
-        const why = exited ? `LogWisp exited with ${exited.code}` : "timed out";
-        throw new Error(`${why} before logging ${pattern}; its log:\n${log.join("\n")}`);
+    const found = () => log.find((candidate) => pattern.test(candidate));
+    await waitFor(() => {
+      if (found() !== undefined) return true;
+      if (exited) {
+        throw new Error(
+          `LogWisp exited with ${exited.code} before logging ${pattern}:\n${log.join("\n")}`,
+        );
       }
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
+      return false;
+    }, { timeoutMs, message: () => `LogWisp to log ${pattern}; its log:\n${log.join("\n")}` });
+    return found()!;
   };
 
   const stop = async (signal: Deno.Signal = "SIGTERM"): Promise<Exit> => {
@@ -253,19 +250,12 @@ export class ClientProcess implements AsyncDisposable {
 
   /** Waits until `count` lines match `pattern`; returns them. */
   async waitForLines(pattern: RegExp, count: number, timeoutMs = 15_000): Promise<string[]> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const matching = this.lines.filter((line) => pattern.test(line));
-      if (matching.length >= count) return matching;
-      if (Date.now() > deadline) {
-        throw new Error(
-          `Timed out waiting for ${count} lines matching ${pattern}; got:\n${
-            this.lines.join("\n")
-          }`,
-        );
-      }
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
+    const matching = () => this.lines.filter((line) => pattern.test(line));
+    await waitFor(() => matching().length >= count, {
+      timeoutMs,
+      message: () => `${count} lines matching ${pattern}; got:\n${this.lines.join("\n")}`,
+    });
+    return matching();
   }
 
   /** Resolves when the program exits by itself. */

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { VERSION } from "../src/version.ts";
+import { tempDir } from "../src/_test_utils.ts";
 import { ROOT, runCli } from "./_cli.ts";
 
 const EXAMPLE = `${ROOT}config.example.toml`;
@@ -48,58 +49,49 @@ Deno.test("--check --router shows the routed paths", async () => {
 });
 
 Deno.test("--check says when a stream polls without file-system events", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
-    const file = join(dir, "polling.toml");
-    await Deno.writeTextFile(
-      file,
-      `[monitor]\nfs_events = false\n[[streams]]\nname = "a"\n[streams.monitor]\n` +
-        `targets = [{ path = "${dir}" }]\n[streams.tcpserver]\nenabled = true\nport = 9000\n`,
-    );
-    const { code, stdout } = await runCli(["--check", "--config", file]);
-    assert.equal(code, 0);
-    assert.match(
-      stdout,
-      /monitor {2}check every 100 ms, .*, no file-system events \(polling only\)$/m,
-    );
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  await using tmp = await tempDir("logwisp_cli_");
+  const dir = tmp.path;
+  const file = join(dir, "polling.toml");
+  await Deno.writeTextFile(
+    file,
+    `[monitor]\nfs_events = false\n[[streams]]\nname = "a"\n[streams.monitor]\n` +
+      `targets = [{ path = "${dir}" }]\n[streams.tcpserver]\nenabled = true\nport = 9000\n`,
+  );
+  const { code, stdout } = await runCli(["--check", "--config", file]);
+  assert.equal(code, 0);
+  assert.match(
+    stdout,
+    /monitor {2}check every 100 ms, .*, no file-system events \(polling only\)$/m,
+  );
 });
 
 Deno.test("--check on a bad file exits 2 naming file and every key, on stderr only", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
-    const file = join(dir, "bad.toml");
-    await Deno.writeTextFile(
-      file,
-      `[[streams]]\nname = "a"\n[streams.monitor]\ntargets = [{ path = "/tmp" }]\n` +
-        `[streams.httpserver]\nenabled = true\nport = 99999\nstream_pth = "/s"\n`,
-    );
-    const { code, stdout, stderr } = await runCli(["--check", "-c", file]);
-    assert.equal(code, 2);
-    assert.equal(stdout, "");
-    assert.match(stderr, /^logwisp: configuration errors \(2\):$/m);
-    assert.ok(stderr.includes(`${file}: streams[0].httpserver.port: 99999 is out of range`));
-    assert.ok(stderr.includes(`${file}: streams[0].httpserver.stream_pth: unknown key; did you`));
-    assert.doesNotMatch(stderr, /\bat .*\.ts:\d+/, "no stack trace");
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  await using tmp = await tempDir("logwisp_cli_");
+  const dir = tmp.path;
+  const file = join(dir, "bad.toml");
+  await Deno.writeTextFile(
+    file,
+    `[[streams]]\nname = "a"\n[streams.monitor]\ntargets = [{ path = "/tmp" }]\n` +
+      `[streams.httpserver]\nenabled = true\nport = 99999\nstream_pth = "/s"\n`,
+  );
+  const { code, stdout, stderr } = await runCli(["--check", "-c", file]);
+  assert.equal(code, 2);
+  assert.equal(stdout, "");
+  assert.match(stderr, /^logwisp: configuration errors \(2\):$/m);
+  assert.ok(stderr.includes(`${file}: streams[0].httpserver.port: 99999 is out of range`));
+  assert.ok(stderr.includes(`${file}: streams[0].httpserver.stream_pth: unknown key; did you`));
+  assert.doesNotMatch(stderr, /\bat .*\.ts:\d+/, "no stack trace");
 });
 
 Deno.test("a TOML syntax error names line and column and exits 2", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
-    const file = join(dir, "syntax.toml");
-    await Deno.writeTextFile(file, "[monitor]\ncheck_interval_ms = \n");
-    const { code, stderr } = await runCli(["--check", "--config", file]);
-    assert.equal(code, 2);
-    assert.ok(stderr.includes(`${file}:2:`), stderr);
-    assert.match(stderr, /invalid TOML/);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  await using tmp = await tempDir("logwisp_cli_");
+  const dir = tmp.path;
+  const file = join(dir, "syntax.toml");
+  await Deno.writeTextFile(file, "[monitor]\ncheck_interval_ms = \n");
+  const { code, stderr } = await runCli(["--check", "--config", file]);
+  assert.equal(code, 2);
+  assert.ok(stderr.includes(`${file}:2:`), stderr);
+  assert.match(stderr, /invalid TOML/);
 });
 
 Deno.test("a missing --config file exits 2 instead of falling back to defaults", async () => {
@@ -117,43 +109,37 @@ Deno.test("an unknown flag exits 2 with a one-line hint", async () => {
 });
 
 Deno.test("a target outside --allow-read exits 2 naming the path and the flag", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
-    const file = join(dir, "outside.toml");
-    await Deno.writeTextFile(
-      file,
-      `[[streams]]\nname = "a"\n[streams.monitor]\ntargets = [{ path = "/srv/app/logs" }]\n` +
-        `[streams.tcpserver]\nenabled = true\nport = 9000\n`,
-    );
-    const { code, stderr } = await runCli(["--check", "--config", file], {
-      permissions: [`--allow-read=${dir}`, "--allow-net"],
-    });
-    assert.equal(code, 2);
-    assert.match(
-      stderr,
-      /streams\[0\]\.monitor\.targets\[0\]\.path: "\/srv\/app\/logs" is outside/,
-    );
-    assert.match(stderr, /--allow-read=\/srv\/app\/logs/);
-    assert.doesNotMatch(stderr, /NotCapable/);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  await using tmp = await tempDir("logwisp_cli_");
+  const dir = tmp.path;
+  const file = join(dir, "outside.toml");
+  await Deno.writeTextFile(
+    file,
+    `[[streams]]\nname = "a"\n[streams.monitor]\ntargets = [{ path = "/srv/app/logs" }]\n` +
+      `[streams.tcpserver]\nenabled = true\nport = 9000\n`,
+  );
+  const { code, stderr } = await runCli(["--check", "--config", file], {
+    permissions: [`--allow-read=${dir}`, "--allow-net"],
+  });
+  assert.equal(code, 2);
+  assert.match(
+    stderr,
+    /streams\[0\]\.monitor\.targets\[0\]\.path: "\/srv\/app\/logs" is outside/,
+  );
+  assert.match(stderr, /--allow-read=\/srv\/app\/logs/);
+  assert.doesNotMatch(stderr, /NotCapable/);
 });
 
 Deno.test("without --allow-env the environment lookups are skipped, not fatal", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
-    const { code, stdout, stderr } = await runCli(["--check"], {
-      cwd: dir,
-      permissions: [`--allow-read=${dir}`, "--allow-net"],
-      env: { LOGWISP_CONFIG_FILE: "/nonexistent.toml" },
-    });
-    assert.equal(code, 0, stderr);
-    assert.match(stdout, /Configuration: built-in default/);
-    assert.match(stdout, /target {3}directory .*, files matching "\*\.log"/);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  await using tmp = await tempDir("logwisp_cli_");
+  const dir = tmp.path;
+  const { code, stdout, stderr } = await runCli(["--check"], {
+    cwd: dir,
+    permissions: [`--allow-read=${dir}`, "--allow-net"],
+    env: { LOGWISP_CONFIG_FILE: "/nonexistent.toml" },
+  });
+  assert.equal(code, 0, stderr);
+  assert.match(stdout, /Configuration: built-in default/);
+  assert.match(stdout, /target {3}directory .*, files matching "\*\.log"/);
 });
 
 Deno.test("LOGWISP_CONFIG_FILE is used when --allow-env permits", async () => {

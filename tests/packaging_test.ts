@@ -13,6 +13,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { parse as parseToml } from "smol-toml";
 import { VERSION } from "../src/version.ts";
+import { freePort } from "../src/_test_utils.ts";
 import { MAIN, ROOT, runCli } from "./_cli.ts";
 
 const UNIT = `${ROOT}deploy/logwisp.service`;
@@ -1213,9 +1214,7 @@ Deno.test("service: HEALTHCHECK passes, SIGHUP is ignored, SIGTERM exits 0 withi
   if (!bash) return note("SKIP service lifecycle: bash is not installed");
   const { argv, env } = await healthcheck();
   await withTempDir(async (dir) => {
-    const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-    const port = probe.addr.port;
-    probe.close();
+    const port = freePort();
     const config = join(dir, "logwisp.toml");
     await Deno.writeTextFile(
       config,
