@@ -574,19 +574,12 @@ function latencyFigures(label: string, latencies: readonly number[], written: nu
   };
 }
 
-/** Waits for entries to stop arriving: latency lines still in flight get counted. */
-async function settle(tally: Tally): Promise<void> {
-  let seen = -2;
-  await waitUntil(
-    () => {
-      const same = tally.entries === seen;
-      seen = tally.entries;
-      return same;
-    },
-    10_000,
-    "Entries kept arriving for 10 s after the writer stopped",
-    200,
-  );
+/**
+ * Waits until every one of the `written` stamped lines has arrived, or 10 s: lines still
+ * missing then are reported as lost, not waited for.
+ */
+async function settle(tally: Tally, written: number): Promise<void> {
+  await waitUntil(() => tally.latencies.length >= written, 10_000, "", 20).catch(() => {});
 }
 
 /** 1,000 stamped lines a second for 5 s through LogWisp to one client. */
@@ -599,7 +592,7 @@ async function logwispLatency(
   const client = await connect(logwisp, transport, true);
   try {
     const written = await writePaced(logPath);
-    await settle(client.tally);
+    await settle(client.tally, written);
     return latencyFigures(label, client.tally.latencies, written);
   } finally {
     await disconnect(logwisp, transport, client);
@@ -659,17 +652,20 @@ class Tail implements Client {
    */
   async following(path: string): Promise<void> {
     using file = await Deno.open(path, { append: true });
+    let probes = 0;
     await waitUntil(
       () => {
         if (this.tally.entries > 0) return true;
         file.writeSync(encoder.encode("INFO probe\n"));
+        probes++;
         return false;
       },
       10_000,
       "tail -F showed no line within 10 s",
       50,
     );
-    await sleep(200);
+    // Probes written before tail opened the file never come; the rest are let through.
+    await waitUntil(() => this.tally.entries >= probes, 1000, "", 10).catch(() => {});
     this.tally.entries = 0;
     this.tally.latencies.length = 0;
   }
@@ -703,7 +699,7 @@ async function tailRun(dir: string, payload: Uint8Array): Promise<Figures> {
   };
   tail.tally.stamps = true;
   const written = await writePaced(path);
-  await settle(tail.tally);
+  await settle(tail.tally, written);
   return { ...figures, ...latencyFigures("tail -F", tail.tally.latencies, written) };
 }
 
