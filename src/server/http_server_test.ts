@@ -50,11 +50,9 @@ Deno.test("serveHttp cuts a client that never reads once the drain deadline pass
     const line = { time: "t", source: "a.log", message: "x".repeat(4000) };
     for (let i = 0; i < 2000; i++) hub.publish(line);
     await waitFor(() => [...hub.clients][0]!.queue.dropped > 0);
-    const started = performance.now();
     shutdown.abort();
-    await within(server.finished, 10_000, "the server to finish");
-    // Bounded by the drain deadline, not by the client.
-    assert.ok(performance.now() - started < 5000);
+    // Bounded by the drain deadline (200 ms), not by the client: a wait for it fails.
+    await within(server.finished, 10_000, "the server to cut the client that does not read");
   } finally {
     stuck.close();
   }
