@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { join } from "node:path";
 import type { HttpServerConfig } from "./config/types.ts";
 
 /** Waits until `condition` holds, checking every few milliseconds; fails after the deadline. */
@@ -44,6 +45,20 @@ export async function within<T>(
 export function freePort(): number {
   using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   return (listener.addr as Deno.NetAddr).port;
+}
+
+/** The executable `name` on PATH, if any. */
+export function which(name: string): string | undefined {
+  for (const dir of (Deno.env.get("PATH") ?? "").split(":")) {
+    if (dir === "") continue;
+    try {
+      const info = Deno.statSync(join(dir, name));
+      if (info.isFile && ((info.mode ?? 0) & 0o111) !== 0) return join(dir, name);
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
 }
 
 /** A temporary directory removed with everything in it when disposed. */
@@ -146,4 +161,49 @@ export function httpServerConfig(overrides: Partial<HttpServerConfig> = {}): Htt
     },
     ...overrides,
   };
+}
+
+/** Reads a TCP connection line by line. */
+export class TcpLines implements Disposable {
+  readonly conn: Deno.TcpConn;
+  readonly #buffer = new Uint8Array(256 * 1024);
+  readonly #decoder = new TextDecoder();
+  #text = "";
+  #closed = false;
+
+  constructor(conn: Deno.TcpConn) {
+    this.conn = conn;
+  }
+
+  /** The next `count` lines; fewer when the server closes the connection first. */
+  async take(count: number): Promise<string[]> {
+    const lines: string[] = [];
+    while (lines.length < count) {
+      const newline = this.#text.indexOf("\n");
+      if (newline >= 0) {
+        lines.push(this.#text.slice(0, newline));
+        this.#text = this.#text.slice(newline + 1);
+        continue;
+      }
+      const read = await this.conn.read(this.#buffer);
+      if (read === null) break;
+      this.#text += this.#decoder.decode(this.#buffer.subarray(0, read), { stream: true });
+    }
+    return lines;
+  }
+
+  /** Reads until the server closes; returns the complete lines left. */
+  async rest(): Promise<string[]> {
+    return await this.take(Infinity);
+  }
+
+  [Symbol.dispose](): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    try {
+      this.conn.close();
+    } catch {
+      // Closed by the other side's end of stream already.
+    }
+  }
 }

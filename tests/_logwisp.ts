@@ -5,7 +5,7 @@
  * @module
  */
 import { join } from "node:path";
-import { SseReader, waitFor } from "../src/_test_utils.ts";
+import { SseReader, TcpLines, waitFor } from "../src/_test_utils.ts";
 import { cliCommand, type CliOptions, ROOT } from "./_cli.ts";
 
 export { freePort } from "../src/_test_utils.ts";
@@ -153,51 +153,6 @@ export async function connectSse(
 /** A TCP client reading NDJSON lines; disposing it closes the connection. */
 export async function connectTcp(port: number): Promise<TcpLines> {
   return new TcpLines(await Deno.connect({ hostname: "127.0.0.1", port }));
-}
-
-/** Reads a TCP connection line by line. */
-export class TcpLines implements Disposable {
-  readonly conn: Deno.TcpConn;
-  readonly #buffer = new Uint8Array(256 * 1024);
-  readonly #decoder = new TextDecoder();
-  #text = "";
-  #closed = false;
-
-  constructor(conn: Deno.TcpConn) {
-    this.conn = conn;
-  }
-
-  /** The next `count` lines; fewer when the server closes the connection first. */
-  async take(count: number): Promise<string[]> {
-    const lines: string[] = [];
-    while (lines.length < count) {
-      const newline = this.#text.indexOf("\n");
-      if (newline >= 0) {
-        lines.push(this.#text.slice(0, newline));
-        this.#text = this.#text.slice(newline + 1);
-        continue;
-      }
-      const read = await this.conn.read(this.#buffer);
-      if (read === null) break;
-      this.#text += this.#decoder.decode(this.#buffer.subarray(0, read), { stream: true });
-    }
-    return lines;
-  }
-
-  /** Reads until the server closes; returns the complete lines left. */
-  async rest(): Promise<string[]> {
-    return await this.take(Infinity);
-  }
-
-  [Symbol.dispose](): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    try {
-      this.conn.close();
-    } catch {
-      // Closed by the other side's end of stream already.
-    }
-  }
 }
 
 /** Reads a JSON document (status) from `url`. */

@@ -7,20 +7,8 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { append, tempDir, waitFor, within } from "../src/_test_utils.ts";
+import { append, tempDir, waitFor, which, within } from "../src/_test_utils.ts";
 import { freePort, getJson, startLogWisp } from "./_logwisp.ts";
-
-/** The Chromium binary, or undefined when none is installed (`apt-get install chromium`). */
-function findChromium(): string | undefined {
-  for (const path of ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"]) {
-    try {
-      if (Deno.statSync(path).isFile) return path;
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
-}
 
 const PAGE = (streamUrl: string) =>
   `<!doctype html>
@@ -41,7 +29,8 @@ const PAGE = (streamUrl: string) =>
   eventSource.addEventListener("error", () => report("error", eventSource.readyState));
 </script>`;
 
-const chromium = findChromium();
+/** The Chromium binary, or undefined when none is installed (`apt-get install chromium`). */
+const chromium = ["chromium", "chromium-browser", "google-chrome"].map(which).find(Boolean);
 
 Deno.test({
   name: "headless Chromium receives entries through EventSource",

@@ -13,7 +13,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { parse as parseToml } from "smol-toml";
 import { VERSION } from "../src/version.ts";
-import { freePort } from "../src/_test_utils.ts";
+import { freePort, which } from "../src/_test_utils.ts";
 import { MAIN, ROOT, runCli } from "./_cli.ts";
 
 const UNIT = `${ROOT}deploy/logwisp.service`;
@@ -61,20 +61,6 @@ function denoEnv(): Record<string, string> {
     const value = Deno.env.get(name);
     return value === undefined ? [] : [[name, value]];
   }));
-}
-
-/** The executable `name` on PATH, if any. */
-function which(name: string): string | undefined {
-  for (const dir of (Deno.env.get("PATH") ?? "").split(":")) {
-    if (dir === "") continue;
-    try {
-      const info = Deno.statSync(join(dir, name));
-      if (info.isFile && ((info.mode ?? 0) & 0o111) !== 0) return join(dir, name);
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
 }
 
 async function withTempDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { waitFor, within } from "../_test_utils.ts";
+import { TcpLines, waitFor, within } from "../_test_utils.ts";
 import type { ServerConfig } from "../config/types.ts";
 import type { LogEntry } from "../entry/entry.ts";
 import { Hub } from "../stream/hub.ts";
@@ -19,19 +19,6 @@ const CONFIG: ServerConfig = {
 };
 const entry = (message: string): LogEntry => ({ time: "t", source: "a.log", message });
 
-/** Reads NDJSON lines from `conn` until `count` have arrived. */
-async function readLines(conn: Deno.Conn, count: number): Promise<string[]> {
-  let text = "";
-  const buffer = new Uint8Array(65536);
-  const decoder = new TextDecoder();
-  while (text.split("\n").length - 1 < count) {
-    const read = await conn.read(buffer);
-    if (read === null) break;
-    text += decoder.decode(buffer.subarray(0, read), { stream: true });
-  }
-  return text.split("\n").slice(0, -1);
-}
-
 Deno.test("TCP server sends NDJSON, ignores client input, and flushes then closes at shutdown", async () => {
   const hub = new Hub(0);
   const shutdown = new AbortController();
@@ -42,13 +29,14 @@ Deno.test("TCP server sends NDJSON, ignores client input, and flushes then close
     await waitFor(() => hub.clients.size === 1);
     hub.publish(entry("one"));
     hub.publish(entry("two"));
-    assert.deepEqual((await readLines(conn, 2)).map((line) => JSON.parse(line).message), [
+    const lines = new TcpLines(conn);
+    assert.deepEqual((await lines.take(2)).map((line) => JSON.parse(line).message), [
       "one",
       "two",
     ]);
     hub.publish(entry("queued before shutdown"));
     shutdown.abort();
-    const rest = await readLines(conn, 2);
+    const rest = await lines.rest();
     assert.deepEqual(rest.map((line) => JSON.parse(line).message), ["queued before shutdown"]);
     await within(server.finished, 10_000, "the server to finish");
   } finally {
@@ -71,7 +59,7 @@ Deno.test("TCP server: a client that never reads drops (counted), others get eve
     assert.ok(fast);
     const line = "x".repeat(1000);
     const total = 5000;
-    const reading = readLines(reader, total);
+    const reading = new TcpLines(reader).take(total);
     // Batches as a file read would bring them; the reading client keeps up, the other never.
     for (let i = 0; i < total; i += 25) {
       for (let j = i; j < i + 25; j++) hub.publish(entry(`${j} ${line}`));
