@@ -321,7 +321,9 @@ async function writePaced(path: string): Promise<number> {
 // LogWisp under test.
 
 /** The parts of `GET /status` the benchmark reads. */
-interface Status {
+export interface Status {
+  server: { active_clients: number };
+  monitor: { active_watchers: number; total_entries: number };
   delivery: {
     last_sequence: number;
     dropped_entries: number;
@@ -367,7 +369,7 @@ export function spawnLogWisp(configPath: string): Deno.ChildProcess {
 }
 
 /** A running `deno run -A src/main.ts`, stopped with SIGTERM when disposed. */
-class LogWisp implements AsyncDisposable {
+export class LogWisp implements AsyncDisposable {
   readonly httpPort: number;
   readonly tcpPort: number;
   /** Resolves once the ready line and the endpoint line after it are on stderr. */
@@ -381,15 +383,12 @@ class LogWisp implements AsyncDisposable {
   #stopping: Promise<void> | undefined;
   #stderr = "";
 
-  /** Writes a config for `logPath` in `dir` and starts LogWisp on it; does not wait. */
-  constructor(dir: string, logPath: string, fsEvents = true) {
+  /** Writes `config(httpPort, tcpPort)` to `dir` and starts LogWisp on it; does not wait. */
+  constructor(dir: string, config: (httpPort: number, tcpPort: number) => string) {
     this.httpPort = freePort();
     this.tcpPort = freePort();
     const configPath = `${dir}/logwisp.toml`;
-    Deno.writeTextFileSync(
-      configPath,
-      configText(logPath, this.httpPort, this.tcpPort, fsEvents),
-    );
+    Deno.writeTextFileSync(configPath, config(this.httpPort, this.tcpPort));
     this.spawnedAt = performance.now();
     this.#child = spawnLogWisp(configPath);
     let markReady!: () => void;
@@ -398,8 +397,11 @@ class LogWisp implements AsyncDisposable {
   }
 
   /** Starts LogWisp and waits until it is listening. */
-  static async start(dir: string, logPath: string, fsEvents = true): Promise<LogWisp> {
-    const logwisp = new LogWisp(dir, logPath, fsEvents);
+  static async start(
+    dir: string,
+    config: (httpPort: number, tcpPort: number) => string,
+  ): Promise<LogWisp> {
+    const logwisp = new LogWisp(dir, config);
     try {
       await logwisp.#readyOrExit(30_000);
     } catch (error) {
@@ -416,19 +418,34 @@ class LogWisp implements AsyncDisposable {
     return await response.json();
   }
 
-  /** Waits until status lists exactly `count` clients of `transport`. */
-  async awaitClients(transport: string, count: number): Promise<Status> {
+  /** Polls status until `done` holds for it; resolves to that status. */
+  async awaitStatus(
+    done: (status: Status) => boolean,
+    timeoutMs: number,
+    what: string,
+  ): Promise<Status> {
     let status: Status | undefined;
     await waitUntil(
-      async () => {
-        status = await this.status();
-        return status.delivery.clients.filter((c) => c.transport === transport).length === count;
-      },
-      10_000,
-      `LogWisp did not show ${count} ${transport} client(s) within 10 s`,
+      async () => done(status = await this.status()),
+      timeoutMs,
+      () => `LogWisp did not show ${what} within ${timeoutMs / 1000} s`,
       20,
     );
     return status!;
+  }
+
+  /** Waits until status lists exactly `count` clients of `transport`. */
+  awaitClients(transport: string, count: number): Promise<Status> {
+    return this.awaitStatus(
+      (status) => status.delivery.clients.filter((c) => c.transport === transport).length === count,
+      10_000,
+      `${count} ${transport} client(s)`,
+    );
+  }
+
+  /** The LogWisp process: `deno run` runs the program in the process it was spawned as. */
+  get pid(): number {
+    return this.#child.pid;
   }
 
   /** stderr so far, for error messages. */
@@ -606,7 +623,10 @@ async function logwispRun(dir: string, payload: Uint8Array): Promise<Figures> {
   Deno.writeFileSync(logPath, new Uint8Array());
   const figures: Figures = {};
   {
-    await using logwisp = await LogWisp.start(dir, logPath);
+    await using logwisp = await LogWisp.start(
+      dir,
+      (http, tcp) => configText(logPath, http, tcp, true),
+    );
     Object.assign(figures, await logwispThroughput(logwisp, logPath, "tcp", payload));
     Object.assign(figures, await logwispThroughput(logwisp, logPath, "sse", payload));
     Object.assign(figures, await logwispLatency(logwisp, logPath, "tcp"));
@@ -616,7 +636,10 @@ async function logwispRun(dir: string, payload: Uint8Array): Promise<Figures> {
   }
   {
     // fs_events = false: the 100 ms stat poll alone, the safety net's own latency.
-    await using polling = await LogWisp.start(dir, logPath, false);
+    await using polling = await LogWisp.start(
+      dir,
+      (http, tcp) => configText(logPath, http, tcp, false),
+    );
     Object.assign(figures, await logwispLatency(polling, logPath, "tcp", "TCP polling-only"));
     Object.assign(figures, await logwispLatency(polling, logPath, "sse", "SSE polling-only"));
   }
@@ -709,7 +732,7 @@ async function startupTimes(dir: string): Promise<number[]> {
   Deno.writeFileSync(logPath, new Uint8Array());
   const times: number[] = [];
   for (let i = 0; i < STARTUP_SAMPLES; i++) {
-    await using logwisp = new LogWisp(dir, logPath);
+    await using logwisp = new LogWisp(dir, (http, tcp) => configText(logPath, http, tcp, true));
     await waitUntil(
       async () => {
         try {

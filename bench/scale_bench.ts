@@ -15,7 +15,7 @@ import {
   type Client,
   environment,
   type Figures,
-  freePort,
+  LogWisp,
   median,
   note,
   onInterrupt,
@@ -23,9 +23,7 @@ import {
   runCount,
   sampler,
   sleep,
-  spawnLogWisp,
   sseClient,
-  stopChild,
   table,
   tcpClient,
   tempDir,
@@ -62,8 +60,6 @@ const APPENDS = 20;
 const APPEND_GAP_MS = 100;
 /** Clock ticks per second of /proc/<pid>/stat times (USER_HZ). */
 const CLOCK_TICKS = 100;
-const STOP_TIMEOUT_MS = 6000;
-const READY_LINE = " ready (configuration: ";
 
 const encoder = new TextEncoder();
 
@@ -94,100 +90,6 @@ function rssKiB(pid: number): number {
   const match = /^VmRSS:\s+(\d+) kB$/m.exec(status);
   if (!match) throw new Error(`No VmRSS in /proc/${pid}/status`);
   return Number(match[1]);
-}
-
-/** The parts of `GET /status` this benchmark reads. */
-interface Status {
-  server: { active_clients: number };
-  monitor: { active_watchers: number; total_entries: number };
-  delivery: {
-    dropped_entries: number;
-    clients: { transport: string; dropped_entries: number }[];
-  };
-}
-
-/** A running `deno run -A src/main.ts` on a given config, stopped when disposed. */
-class Server implements AsyncDisposable {
-  readonly httpPort = freePort();
-  readonly tcpPort = freePort();
-  readonly #child: Deno.ChildProcess;
-  readonly #draining: Promise<void>;
-  readonly #ready: Promise<void>;
-  #stopping: Promise<void> | undefined;
-  #stderr = "";
-
-  /** Writes `config(httpPort, tcpPort)` to `dir` and starts LogWisp on it. */
-  constructor(dir: string, config: (httpPort: number, tcpPort: number) => string) {
-    const configPath = `${dir}/logwisp.toml`;
-    Deno.writeTextFileSync(configPath, config(this.httpPort, this.tcpPort));
-    this.#child = spawnLogWisp(configPath);
-    let markReady!: () => void;
-    this.#ready = new Promise((resolve) => markReady = resolve);
-    this.#draining = this.#drainStderr(markReady);
-  }
-
-  /** The LogWisp process: `deno run` runs the program in the process it was spawned as. */
-  get pid(): number {
-    return this.#child.pid;
-  }
-
-  /** Starts LogWisp and waits for its ready line. */
-  static async start(
-    dir: string,
-    config: (httpPort: number, tcpPort: number) => string,
-  ): Promise<Server> {
-    const server = new Server(dir, config);
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const outcome = await Promise.race([
-      server.#ready.then(() => "ready" as const),
-      server.#child.status.then(() => "exited" as const),
-      new Promise<"late">((resolve) => timer = setTimeout(() => resolve("late"), 60_000)),
-    ]);
-    clearTimeout(timer);
-    if (outcome !== "ready") {
-      await server[Symbol.asyncDispose]();
-      throw new Error(`LogWisp ${outcome} before it was ready; stderr:\n${server.#stderr}`);
-    }
-    return server;
-  }
-
-  /** `GET /status`. */
-  async status(): Promise<Status> {
-    const response = await fetch(`http://127.0.0.1:${this.httpPort}/status`);
-    if (!response.ok) throw new Error(`Status request failed with HTTP ${response.status}`);
-    return await response.json();
-  }
-
-  /** Polls status until `done` holds for it; resolves to that status. */
-  async awaitStatus(
-    done: (status: Status) => boolean,
-    timeoutMs: number,
-    what: string,
-  ): Promise<Status> {
-    let status: Status | undefined;
-    await waitUntil(
-      async () => done(status = await this.status()),
-      timeoutMs,
-      () => `LogWisp did not show ${what} within ${timeoutMs / 1000} s`,
-      100,
-    );
-    return status!;
-  }
-
-  [Symbol.asyncDispose](): Promise<void> {
-    return this.#stopping ??= (async () => {
-      await stopChild(this.#child, STOP_TIMEOUT_MS);
-      await this.#draining;
-    })();
-  }
-
-  async #drainStderr(markReady: () => void): Promise<void> {
-    const decoder = new TextDecoder();
-    for await (const chunk of this.#child.stderr) {
-      this.#stderr = (this.#stderr + decoder.decode(chunk, { stream: true })).slice(-65_536);
-      if (this.#stderr.includes(READY_LINE)) markReady();
-    }
-  }
 }
 
 /** HTTP (and TCP, when `tcp`) servers on the given ports, for a stream of `monitor`. */
@@ -243,7 +145,7 @@ async function fanout(dir: string): Promise<Figures> {
   const logPath = `${dir}/fanout.log`;
   Deno.writeFileSync(logPath, new Uint8Array());
   const monitor = `targets = [{ path = ${JSON.stringify(logPath)}, is_file = true }]`;
-  await using server = await Server.start(
+  await using server = await LogWisp.start(
     dir,
     (http, tcp) => configText(monitor, http, tcp, { tcp: true, heartbeat: false }),
   );
@@ -345,7 +247,7 @@ async function idleClients(dir: string): Promise<Figures> {
   const logPath = `${dir}/idle.log`;
   Deno.writeFileSync(logPath, new Uint8Array());
   const monitor = `targets = [{ path = ${JSON.stringify(logPath)}, is_file = true }]`;
-  await using server = await Server.start(
+  await using server = await LogWisp.start(
     dir,
     (http, tcp) => configText(monitor, http, tcp, { tcp: false, heartbeat: true }),
   );
@@ -394,7 +296,7 @@ async function manyFiles(dir: string): Promise<Figures> {
     paths.push(path);
   }
   const monitor = `targets = [{ path = ${JSON.stringify(logDir)}, pattern = "*.log" }]`;
-  await using server = await Server.start(
+  await using server = await LogWisp.start(
     dir,
     (http, tcp) => configText(monitor, http, tcp, { tcp: true, heartbeat: false }),
   );
