@@ -1,6 +1,7 @@
 /**
  * The known key closest to `key`, for a "did you mean" hint; undefined when none is close.
- * Case, `_` and `-` are ignored, so `Check-Interval-MS` still finds `check_interval_ms`.
+ * Case, `_` and `-` are ignored (`Check-Interval-MS` finds `check_interval_ms`), and so is a
+ * missing or wrong unit (`stats_interval` finds `stats_interval_seconds`).
  */
 export function suggestKey(key: string, known: readonly string[]): string | undefined {
   const wanted = normalize(key);
@@ -8,7 +9,8 @@ export function suggestKey(key: string, known: readonly string[]): string | unde
   let best: string | undefined;
   let bestDistance = threshold + 1;
   for (const candidate of known) {
-    const distance = editDistance(wanted, normalize(candidate));
+    const other = normalize(candidate);
+    const distance = Math.min(editDistance(wanted, other), editDistance(stem(wanted), stem(other)));
     if (distance < bestDistance) {
       best = candidate;
       bestDistance = distance;
@@ -19,6 +21,13 @@ export function suggestKey(key: string, known: readonly string[]): string | unde
 
 function normalize(key: string): string {
   return key.toLowerCase().replace(/[-_]/g, "");
+}
+
+const UNIT_SUFFIX = /(?<=.)(ms|seconds|secs|sec|bytes|size)$/;
+
+/** A normalized key without its unit, so `interval` and `interval_ms` meet `interval_seconds`. */
+function stem(key: string): string {
+  return key.replace(UNIT_SUFFIX, "");
 }
 
 /** Edit distance where swapping two neighbours counts once (optimal string alignment). */

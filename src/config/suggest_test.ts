@@ -10,6 +10,14 @@ Deno.test("suggestKey() finds the close key", () => {
   assert.equal(suggestKey("heartbeats", known), "heartbeat");
 });
 
+Deno.test("suggestKey() finds the key behind a missing or wrong unit", () => {
+  const known = ["check_interval_ms", "interval_seconds", "stats_interval_seconds", "buffer_size"];
+  assert.equal(suggestKey("check_interval", known), "check_interval_ms");
+  assert.equal(suggestKey("interval_ms", known), "interval_seconds");
+  assert.equal(suggestKey("stats_interval", known), "stats_interval_seconds");
+  assert.equal(suggestKey("buffer", known), "buffer_size");
+});
+
 Deno.test("suggestKey() stays silent when nothing is close", () => {
   const known = ["enabled", "port", "host"];
   assert.equal(suggestKey("tls", known), undefined);
