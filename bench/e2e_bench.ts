@@ -8,7 +8,7 @@
  * @module
  */
 
-import { freePort } from "../src/_test_utils.ts";
+import { freePort, waitFor } from "../src/_test_utils.ts";
 
 /** Lines written per throughput run. */
 const THROUGHPUT_LINES = 300_000;
@@ -56,26 +56,7 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-/**
- * Polls `done` every `everyMs` until it holds; throws `message` after `timeoutMs` (a
- * function when the message should describe the state at the time of failure).
- */
-export async function waitUntil(
-  done: () => boolean | Promise<boolean>,
-  timeoutMs: number,
-  message: string | (() => string),
-  everyMs = 5,
-): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (!(await done())) {
-    if (performance.now() > deadline) {
-      throw new Error(typeof message === "string" ? message : message());
-    }
-    await sleep(everyMs);
-  }
-}
-
-export { freePort };
+export { freePort, waitFor };
 
 // ---------------------------------------------------------------------------------------
 // Cleanup: children and the temp dir go away on normal exit, on errors and on Ctrl-C.
@@ -425,12 +406,11 @@ export class LogWisp implements AsyncDisposable {
     what: string,
   ): Promise<Status> {
     let status: Status | undefined;
-    await waitUntil(
-      async () => done(status = await this.status()),
+    await waitFor(async () => done(status = await this.status()), {
       timeoutMs,
-      () => `LogWisp did not show ${what} within ${timeoutMs / 1000} s`,
-      20,
-    );
+      message: () => `LogWisp did not show ${what} within ${timeoutMs / 1000} s`,
+      intervalMs: 20,
+    });
     return status!;
   }
 
@@ -542,25 +522,24 @@ async function logwispThroughput(
     let dropped = 0;
     let published = false;
     let lastPoll = 0;
-    await waitUntil(
-      async () => {
-        if (client.tally.entries >= expected) return true;
-        // Status costs LogWisp work: ask at most every 100 ms, only while entries are missing.
-        if (published || performance.now() - lastPoll < 100) return false;
-        lastPoll = performance.now();
-        const now = (await logwisp.status()).delivery;
-        if (now.last_sequence - before.last_sequence < THROUGHPUT_LINES) return false;
-        published = true;
-        dropped = now.dropped_entries - before.dropped_entries;
-        expected = THROUGHPUT_LINES - dropped;
-        return client.tally.entries >= expected;
-      },
-      DELIVERY_TIMEOUT_MS,
-      () =>
+    await waitFor(async () => {
+      if (client.tally.entries >= expected) return true;
+      // Status costs LogWisp work: ask at most every 100 ms, only while entries are missing.
+      if (published || performance.now() - lastPoll < 100) return false;
+      lastPoll = performance.now();
+      const now = (await logwisp.status()).delivery;
+      if (now.last_sequence - before.last_sequence < THROUGHPUT_LINES) return false;
+      published = true;
+      dropped = now.dropped_entries - before.dropped_entries;
+      expected = THROUGHPUT_LINES - dropped;
+      return client.tally.entries >= expected;
+    }, {
+      timeoutMs: DELIVERY_TIMEOUT_MS,
+      message: () =>
         `${label} client got ${client.tally.entries} of ${expected} entries within ${
           DELIVERY_TIMEOUT_MS / 1000
         } s`,
-    );
+    });
     if (!published) {
       dropped = (await logwisp.status()).delivery.dropped_entries - before.dropped_entries;
     }
@@ -596,7 +575,8 @@ function latencyFigures(label: string, latencies: readonly number[], written: nu
  * missing then are reported as lost, not waited for.
  */
 async function settle(tally: Tally, written: number): Promise<void> {
-  await waitUntil(() => tally.latencies.length >= written, 10_000, "", 20).catch(() => {});
+  await waitFor(() => tally.latencies.length >= written, { timeoutMs: 10_000, intervalMs: 20 })
+    .catch(() => {});
 }
 
 /** 1,000 stamped lines a second for 5 s through LogWisp to one client. */
@@ -676,19 +656,16 @@ class Tail implements Client {
   async following(path: string): Promise<void> {
     using file = await Deno.open(path, { append: true });
     let probes = 0;
-    await waitUntil(
-      () => {
-        if (this.tally.entries > 0) return true;
-        file.writeSync(encoder.encode("INFO probe\n"));
-        probes++;
-        return false;
-      },
-      10_000,
-      "tail -F showed no line within 10 s",
-      50,
-    );
+    await waitFor(() => {
+      if (this.tally.entries > 0) return true;
+      file.writeSync(encoder.encode("INFO probe\n"));
+      probes++;
+      return false;
+    }, { timeoutMs: 10_000, message: "tail -F showed no line within 10 s", intervalMs: 50 });
     // Probes written before tail opened the file never come; the rest are let through.
-    await waitUntil(() => this.tally.entries >= probes, 1000, "", 10).catch(() => {});
+    await waitFor(() => this.tally.entries >= probes, { timeoutMs: 1000, intervalMs: 10 }).catch(
+      () => {},
+    );
     this.tally.entries = 0;
     this.tally.latencies.length = 0;
   }
@@ -707,14 +684,13 @@ async function tailRun(dir: string, payload: Uint8Array): Promise<Figures> {
   await tail.following(path);
   tail.tally.stamps = false;
   const startedAt = await writeBurst(path, payload);
-  await waitUntil(
-    () => tail.tally.entries >= THROUGHPUT_LINES,
-    DELIVERY_TIMEOUT_MS,
-    () =>
+  await waitFor(() => tail.tally.entries >= THROUGHPUT_LINES, {
+    timeoutMs: DELIVERY_TIMEOUT_MS,
+    message: () =>
       `tail -F showed ${tail.tally.entries} of ${THROUGHPUT_LINES} lines within ${
         DELIVERY_TIMEOUT_MS / 1000
       } s`,
-  );
+  });
   const seconds = (tail.tally.lastAt - startedAt) / 1000;
   const figures: Figures = {
     "tail -F throughput (lines/s)": tail.tally.entries / seconds,
@@ -733,20 +709,19 @@ async function startupTimes(dir: string): Promise<number[]> {
   const times: number[] = [];
   for (let i = 0; i < STARTUP_SAMPLES; i++) {
     await using logwisp = new LogWisp(dir, (http, tcp) => configText(logPath, http, tcp, true));
-    await waitUntil(
-      async () => {
-        try {
-          (await Deno.connect({ hostname: "127.0.0.1", port: logwisp.httpPort })).close();
-          return true;
-        } catch {
-          return false;
-        }
-      },
-      30_000,
-      () =>
+    await waitFor(async () => {
+      try {
+        (await Deno.connect({ hostname: "127.0.0.1", port: logwisp.httpPort })).close();
+        return true;
+      } catch {
+        return false;
+      }
+    }, {
+      timeoutMs: 30_000,
+      message: () =>
         `LogWisp's HTTP port did not accept a connection within 30 s; stderr:\n${logwisp.stderr}`,
-      STARTUP_POLL_MS,
-    );
+      intervalMs: STARTUP_POLL_MS,
+    });
     times.push(performance.now() - logwisp.spawnedAt);
   }
   return times;

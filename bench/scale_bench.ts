@@ -27,7 +27,7 @@ import {
   table,
   tcpClient,
   tempDir,
-  waitUntil,
+  waitFor,
   wallNow,
 } from "./e2e_bench.ts";
 
@@ -162,7 +162,10 @@ async function fanout(dir: string): Promise<Figures> {
       `${count} clients`,
     );
     // SSE tallies start at -1 for the `connected` event: wait until every one has it.
-    await waitUntil(() => clients.every((c) => c.tally.entries === 0), 10_000, "connected events");
+    await waitFor(() => clients.every((c) => c.tally.entries === 0), {
+      timeoutMs: 10_000,
+      message: "connected events",
+    });
     const before = (await server.status()).delivery.dropped_entries;
     const startedAt = performance.now();
     let written = 0;
@@ -172,19 +175,14 @@ async function fanout(dir: string): Promise<Figures> {
     let dropped = 0;
     let seen = -1;
     let still = 0;
-    await waitUntil(
-      async () => {
-        const status = await server.status();
-        dropped = status.delivery.dropped_entries - before;
-        const now = received();
-        still = now === seen ? still + 1 : 0;
-        seen = now;
-        return now >= written * count - dropped || still >= 10;
-      },
-      60_000,
-      "Fan-out entries kept arriving for 60 s",
-      200,
-    );
+    await waitFor(async () => {
+      const status = await server.status();
+      dropped = status.delivery.dropped_entries - before;
+      const now = received();
+      still = now === seen ? still + 1 : 0;
+      seen = now;
+      return now >= written * count - dropped || still >= 10;
+    }, { timeoutMs: 60_000, message: "Fan-out entries kept arriving for 60 s", intervalMs: 200 });
     const lastAt = Math.max(...clients.map((c) => c.tally.lastAt));
     const rss = rssKiB(server.pid) / 1024;
     return {
@@ -312,7 +310,8 @@ async function manyFiles(dir: string): Promise<Figures> {
     file.writeSync(encoder.encode(`INFO latency ${wallNow().toFixed(3)}\n`));
     await sleep(APPEND_GAP_MS);
   }
-  await waitUntil(() => client.tally.latencies.length >= APPENDS, 5000, "", 20).catch(() => {});
+  await waitFor(() => client.tally.latencies.length >= APPENDS, { timeoutMs: 5000, intervalMs: 20 })
+    .catch(() => {});
   return {
     "1,000 files: active watchers (status, 2 s after ready)": watchers,
     "1,000 files: LogWisp CPU idle over 10 s (% of one core)": cpu,

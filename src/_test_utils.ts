@@ -7,10 +7,13 @@
 import { join } from "node:path";
 import type { HttpServerConfig } from "./config/types.ts";
 
-/** Waits until `condition` holds, checking every few milliseconds; fails after the deadline. */
+/**
+ * Waits until `condition` holds, checking every `intervalMs` (default 5); fails after the
+ * deadline with `message`, a function when it should describe the state at that time.
+ */
 export async function waitFor(
   condition: () => boolean | Promise<boolean>,
-  options: { timeoutMs?: number; message?: string | (() => string) } = {},
+  options: { timeoutMs?: number; message?: string | (() => string); intervalMs?: number } = {},
 ): Promise<void> {
   const deadline = Date.now() + (options.timeoutMs ?? 10_000);
   while (!(await condition())) {
@@ -18,7 +21,7 @@ export async function waitFor(
       const message = typeof options.message === "function" ? options.message() : options.message;
       throw new Error(`Timed out waiting: ${message ?? condition.toString()}`);
     }
-    await new Promise((resolve) => setTimeout(resolve, 5));
+    await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 5));
   }
 }
 
