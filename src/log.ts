@@ -8,12 +8,27 @@ const encoder = new TextEncoder();
 
 /** Writes all of `text` to stderr. Messages for people never go to stdout (SPEC §1). */
 export function writeStderr(text: string): void {
-  writeAll(Deno.stderr, encoder.encode(text));
+  try {
+    writeAll(Deno.stderr, encoder.encode(text));
+  } catch {
+    // A closed or full stderr must not stop the streams: there is nowhere left to say it.
+  }
 }
 
-/** Writes all of `text` to stdout: only `--help`, `--version` and `--check` output. */
-export function writeStdout(text: string): void {
-  writeAll(Deno.stdout, encoder.encode(text));
+/**
+ * Writes all of `text` to stdout: only `--help`, `--version` and `--check` output.
+ * Returns false when stdout failed, after saying why on stderr; a reader that stopped early
+ * (`logwisp --help | head -1`) is not a failure.
+ */
+export function writeStdout(text: string): boolean {
+  try {
+    writeAll(Deno.stdout, encoder.encode(text));
+    return true;
+  } catch (error) {
+    if (error instanceof Deno.errors.BrokenPipe) return true;
+    writeStderr(`logwisp: Cannot write to stdout: ${(error as Error).message}\n`);
+    return false;
+  }
 }
 
 function writeAll(target: { writeSync(data: Uint8Array): number }, data: Uint8Array): void {

@@ -28,12 +28,10 @@ export async function main(args: readonly string[]): Promise<number> {
     return 2;
   }
   if (options.help) {
-    writeStdout(HELP);
-    return 0;
+    return writeStdout(HELP) ? 0 : 1;
   }
   if (options.version) {
-    writeStdout(`logwisp ${VERSION} (deno ${Deno.version.deno})\n`);
-    return 0;
+    return writeStdout(`logwisp ${VERSION} (deno ${Deno.version.deno})\n`) ? 0 : 1;
   }
 
   let config;
@@ -49,8 +47,7 @@ export async function main(args: readonly string[]): Promise<number> {
     return 2;
   }
   if (options.check) {
-    writeStdout(formatCheckSummary(config, { router: options.router }));
-    return 0;
+    return writeStdout(formatCheckSummary(config, { router: options.router })) ? 0 : 1;
   }
   return await serve(config, options, stderrLog);
 }

@@ -27,11 +27,18 @@ export interface CliResult {
   readonly stderr: string;
 }
 
+/** The arguments of `deno` that run `src/main.ts <args>` with `permissions`. */
+export function cliArgs(
+  args: readonly string[],
+  permissions: readonly string[] = ["--allow-read", "--allow-net", "--allow-env"],
+): string[] {
+  return ["run", "-q", "--no-prompt", `--config=${ROOT}deno.json`, ...permissions, MAIN, ...args];
+}
+
 /** `deno run <permissions> src/main.ts <args>` as a command, ready to spawn or output. */
 export function cliCommand(args: readonly string[], options: CliOptions = {}): Deno.Command {
-  const permissions = options.permissions ?? ["--allow-read", "--allow-net", "--allow-env"];
   return new Deno.Command(Deno.execPath(), {
-    args: ["run", "-q", "--no-prompt", `--config=${ROOT}deno.json`, ...permissions, MAIN, ...args],
+    args: cliArgs(args, options.permissions),
     cwd: options.cwd ?? ROOT,
     env: { NO_COLOR: "1", ...options.env },
     clearEnv: options.clearEnv ?? true,

@@ -5,7 +5,7 @@
  * @module
  */
 import { join } from "node:path";
-import { SseReader, TcpLines, waitFor } from "../src/_test_utils.ts";
+import { SseReader, TcpLines, waitFor, which } from "../src/_test_utils.ts";
 import { cliCommand, type CliOptions, ROOT } from "./_cli.ts";
 
 export { freePort } from "../src/_test_utils.ts";
@@ -181,6 +181,12 @@ export class ClientProcess implements AsyncDisposable {
   readonly #done: Promise<Deno.CommandStatus>;
 
   constructor(command: string, args: readonly string[]) {
+    if (!which(command)) {
+      throw new Error(
+        `Client "${command}" is not installed: these tests drive real clients (curl, nc, python3); ` +
+          ".ci/run installs them",
+      );
+    }
     const child = new Deno.Command(command, {
       args: [...args],
       // Kept open: nc would otherwise see end of input.

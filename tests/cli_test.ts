@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { VERSION } from "../src/version.ts";
-import { tempDir } from "../src/_test_utils.ts";
-import { ROOT, runCli } from "./_cli.ts";
+import { tempDir, which } from "../src/_test_utils.ts";
+import { cliArgs, ROOT, runCli } from "./_cli.ts";
 
 const EXAMPLE = `${ROOT}config.example.toml`;
 
@@ -79,7 +79,7 @@ Deno.test("--check on a bad file exits 2 naming file and every key, on stderr on
   assert.equal(stdout, "");
   assert.match(stderr, /^logwisp: configuration errors \(2\):$/m);
   assert.ok(stderr.includes(`${file}: streams[0].httpserver.port: 99999 is out of range`));
-  assert.ok(stderr.includes(`${file}: streams[0].httpserver.stream_pth: unknown key; did you`));
+  assert.ok(stderr.includes(`${file}: streams[0].httpserver.stream_pth: unknown key: did you`));
   assert.doesNotMatch(stderr, /\bat .*\.ts:\d+/, "no stack trace");
 });
 
@@ -148,4 +148,85 @@ Deno.test("LOGWISP_CONFIG_FILE is used when --allow-env permits", async () => {
   });
   assert.equal(code, 0);
   assert.match(stdout, /config\.example\.toml \(from LOGWISP_CONFIG_FILE\)/);
+});
+
+Deno.test("a configuration directory outside --allow-read is an error, not a fall-back", async () => {
+  await using tmp = await tempDir("logwisp_cli_");
+  const confDir = join(tmp.path, "conf");
+  await Deno.mkdir(confDir);
+  await Deno.copyFile(EXAMPLE, join(confDir, "logwisp.toml"));
+  const { code, stdout, stderr } = await runCli(["--check"], {
+    cwd: tmp.path,
+    permissions: [`--allow-read=${tmp.path}/work`, "--allow-env"],
+    env: { LOGWISP_CONFIG_DIR: confDir },
+  });
+  assert.equal(code, 2, stdout);
+  assert.equal(
+    stderr,
+    "logwisp: configuration error:\n" +
+      `  LOGWISP_CONFIG_DIR: configuration file "${confDir}/logwisp.toml" is outside the read ` +
+      `permission: grant it with --allow-read=${confDir}/logwisp.toml\n`,
+  );
+});
+
+Deno.test("a lookup that meets a symlink loop or a file for a directory never shows a trace", async () => {
+  await using tmp = await tempDir("logwisp_cli_");
+  const loop = join(tmp.path, "loop.toml");
+  await Deno.symlink(loop, loop);
+  const looped = await runCli(["--check", "--config", loop]);
+  assert.equal(looped.code, 2);
+  assert.match(
+    looped.stderr,
+    /"[^"]*loop\.toml" cannot be read: too many levels of symbolic links/,
+  );
+
+  await Deno.writeTextFile(join(tmp.path, "file"), "");
+  const below = await runCli(["--check", "--config", join(tmp.path, "file", "x.toml")]);
+  assert.equal(below.code, 2);
+  assert.match(below.stderr, /"[^"]*file\/x\.toml" does not exist/);
+
+  // An empty or odd variable is skipped like an unset one: the default is used.
+  const skipped = await runCli(["--check"], {
+    cwd: tmp.path,
+    env: { HOME: "", LOGWISP_CONFIG_DIR: join(tmp.path, "file") },
+  });
+  assert.equal(skipped.code, 0, skipped.stderr);
+  assert.match(skipped.stdout, /^Configuration: built-in default/);
+  for (const { stderr } of [looped, below, skipped]) {
+    assert.doesNotMatch(stderr, /Uncaught|\bat .*\.ts:\d+/, "no stack trace");
+  }
+});
+
+Deno.test("a full stdout exits 1 with one line; a closed one is a reader that stopped", async (t) => {
+  await t.step("full: /dev/full", async () => {
+    const { code, stdout, stderr } = await new Deno.Command("sh", {
+      args: ["-c", 'exec "$@" > /dev/full', "sh", Deno.execPath(), ...cliArgs(["--help"])],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.equal(code, 1);
+    assert.equal(stdout.length, 0);
+    assert.match(
+      new TextDecoder().decode(stderr),
+      /^logwisp: Cannot write to stdout: No space left on device[^\n]*\n$/,
+    );
+  });
+  const python = which("python3");
+  await t.step({
+    name: "closed: a pipe with no reader",
+    ignore: !python,
+    fn: async () => {
+      const script = "import os, subprocess, sys\n" +
+        "r, w = os.pipe(); os.close(r)\n" +
+        "p = subprocess.run(sys.argv[1:], stdout=w, stderr=subprocess.PIPE)\n" +
+        "sys.stderr.buffer.write(p.stderr); sys.exit(p.returncode)\n";
+      const { code, stderr } = await new Deno.Command("python3", {
+        args: ["-c", script, Deno.execPath(), ...cliArgs(["--help"])],
+        stdout: "null",
+        stderr: "piped",
+      }).output();
+      assert.equal(new TextDecoder().decode(stderr), "");
+      assert.equal(code, 0);
+    },
+  });
 });

@@ -1,4 +1,5 @@
 import { parseArgs } from "node:util";
+import { quote } from "../config/config_error.ts";
 import { suggestKey } from "../config/suggest.ts";
 
 /** The command line of SPEC §1. */
@@ -30,13 +31,23 @@ const OPTIONS = {
 
 /** Parses `logwisp [--config FILE | -c FILE] [--router] [--check] [--quiet] [--version] [--help]`. */
 export function parseCliArgs(args: readonly string[]): CliOptions {
-  let values;
+  let values, tokens;
   try {
-    ({ values } = parseArgs({ args: [...args], options: OPTIONS, strict: true }));
+    ({ values, tokens } = parseArgs({
+      args: [...args],
+      options: OPTIONS,
+      strict: true,
+      tokens: true,
+    }));
   } catch (error) {
     throw new UsageError(describeParseError(error));
   }
   if (values.config === "") throw new UsageError('Option "--config" needs a file path');
+  // parseArgs keeps the last of a repeated option; which file the operator meant is unclear.
+  const configs = tokens.filter((token) => token.kind === "option" && token.name === "config");
+  if (configs.length > 1) {
+    throw new UsageError(`Option "--config" is given ${configs.length} times: name one file`);
+  }
   return {
     ...(values.config !== undefined && { config: values.config }),
     router: values.router ?? false,
@@ -55,14 +66,22 @@ function describeParseError(error: unknown): string {
     case "ERR_PARSE_ARGS_UNKNOWN_OPTION": {
       const name = quoted.replace(/^-+/, "").split("=")[0] ?? "";
       const close = suggestKey(name, Object.keys(OPTIONS));
-      return `Unknown option "${quoted}"${close ? `: did you mean "--${close}"?` : ""}`;
+      return `Unknown option ${quote(quoted)}${close ? `: did you mean "--${close}"?` : ""}`;
     }
-    case "ERR_PARSE_ARGS_INVALID_OPTION_VALUE":
-      return quoted.includes("--config")
-        ? 'Option "--config" needs a file path'
-        : `Option "${quoted}" takes no value`;
+    case "ERR_PARSE_ARGS_INVALID_OPTION_VALUE": {
+      // "Option '-c' argument is ambiguous" (`-c --check`) or "Option '-c, --config <value>'
+      // argument missing": either way the file path is missing.
+      if (/argument (is ambiguous|missing)/.test(message)) {
+        const option = quoted.includes(",") ? "--config" : quoted;
+        return `Option ${quote(option)} needs a file path` +
+          (message.includes("ambiguous")
+            ? ` (for one starting with "-", write --config=-FILE)`
+            : "");
+      }
+      return `Option ${quote(quoted)} takes no value`;
+    }
     case "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL":
-      return `Unexpected argument "${quoted}": name a configuration file with --config`;
+      return `Unexpected argument ${quote(quoted)}: name a configuration file with --config`;
     default:
       return message;
   }

@@ -31,3 +31,11 @@ export function formatIssue(issue: ConfigIssue): string {
   const text = parts.join(": ");
   return issue.detail ? `${text}\n${issue.detail}` : text;
 }
+
+/**
+ * A value as messages quote it: in double quotes, with control characters escaped, so a
+ * value cannot break a message over lines or pass for another issue.
+ */
+export function quote(value: string): string {
+  return JSON.stringify(value);
+}

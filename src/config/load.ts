@@ -1,7 +1,7 @@
 import { parse, TomlError } from "smol-toml";
 import { ConfigError, type ConfigIssue } from "./config_error.ts";
 import { builtinConfig } from "./defaults.ts";
-import { locateConfig } from "./locate.ts";
+import { fsErrorReason, locateConfig } from "./locate.ts";
 import { isReadPermitted, outsideReadPermission } from "./permissions.ts";
 import type { Config } from "./types.ts";
 import { validateConfig } from "./validate.ts";
@@ -46,10 +46,13 @@ export async function loadConfig(options: LoadOptions = {}): Promise<Config> {
   return deepFreeze(config);
 }
 
-/** Parses TOML text; syntax errors become one issue with line, column and the offending lines. */
+/**
+ * Parses TOML text; syntax errors become one issue with line, column and the offending lines.
+ * Integers come back as `bigint`, so `port = 8080.0` stays a float the validator can refuse.
+ */
 export function parseToml(text: string, file: string): Record<string, unknown> {
   try {
-    return parse(text);
+    return parse(text, { integersAsBigInt: true });
   } catch (error) {
     if (!(error instanceof TomlError)) throw error;
     const [summary = "", ...frame] = error.message.split("\n");
@@ -69,7 +72,7 @@ async function readToml(path: string): Promise<Record<string, unknown>> {
   try {
     text = await Deno.readTextFile(path);
   } catch (error) {
-    throw new ConfigError([{ file: path, message: `cannot read: ${(error as Error).message}` }]);
+    throw new ConfigError([{ file: path, message: `cannot read: ${fsErrorReason(error)}` }]);
   }
   return parseToml(text, path);
 }

@@ -149,3 +149,31 @@ Deno.test("loadConfig() loads config.example.toml as written and freezes the res
     (config.streams as unknown as unknown[]).push({});
   }, TypeError);
 });
+
+Deno.test("loadConfig() skips lookup steps it cannot use and fails on files it was told to use", async () => {
+  await using tree = await tempTree({ "file": "", "home/.config/logwisp.toml/x": "" });
+  const { dir } = tree;
+  const env = (vars: Record<string, string>) => (name: string) => vars[name];
+
+  // Empty variables count as unset; a directory where the file should be is skipped, named.
+  const config = await loadConfig({
+    cwd: dir,
+    env: env({ HOME: join(dir, "home"), LOGWISP_CONFIG_FILE: "", LOGWISP_CONFIG_DIR: "" }),
+  });
+  assert.deepEqual(config.source.kind === "default" && config.source.searched, [
+    `${join(dir, "home/.config/logwisp.toml")} (skipped: not a regular file)`,
+    join(dir, "logwisp.toml"),
+  ]);
+
+  // A path through a regular file is as absent as a missing one.
+  const throughFile = await configError({ cwd: dir, flag: "file/x.toml", env: env({}) });
+  assert.match(throughFile.message, /"[^"]*file\/x\.toml" does not exist/);
+
+  // LOGWISP_CONFIG_DIR names where the operator put it: a directory there is an error.
+  const confDir = await configError({
+    cwd: dir,
+    env: env({ LOGWISP_CONFIG_DIR: join(dir, "home/.config") }),
+  });
+  assert.equal(confDir.issues[0]?.key, "LOGWISP_CONFIG_DIR");
+  assert.match(confDir.message, /logwisp\.toml" is not a regular file/);
+});

@@ -1,5 +1,6 @@
 import { isAbsolute, join, resolve } from "node:path";
-import { ConfigError } from "./config_error.ts";
+import { ConfigError, quote } from "./config_error.ts";
+import { allowReadFlag } from "./permissions.ts";
 
 /** What the lookup needs from the process; tests pass their own. */
 export interface LocateOptions {
@@ -27,52 +28,107 @@ export async function locateConfig(options: LocateOptions): Promise<Location> {
     return { path, via: "--config" };
   }
 
-  const dir = options.env("LOGWISP_CONFIG_DIR");
-  const named = options.env("LOGWISP_CONFIG_FILE");
+  // An empty variable (`LOGWISP_CONFIG_DIR=`) counts as unset, as it does for a shell.
+  const env = (name: string) => options.env(name) || undefined;
+  const dir = env("LOGWISP_CONFIG_DIR");
+  const named = env("LOGWISP_CONFIG_FILE");
   if (named) {
     const path = resolve(options.cwd, dir && !isAbsolute(named) ? join(dir, named) : named);
     await requireFile(path, "LOGWISP_CONFIG_FILE");
     return { path, via: "LOGWISP_CONFIG_FILE" };
   }
 
-  const home = options.env("HOME");
+  const searched: string[] = [];
+  if (dir) {
+    // The operator named this directory: a file there that cannot be read is an error,
+    // not a reason to fall back to the next place.
+    const path = resolve(options.cwd, dir, "logwisp.toml");
+    const state = await probe(path);
+    if (state.kind === "file") return { path, via: "LOGWISP_CONFIG_DIR" };
+    if (state.kind !== "missing") {
+      throw new ConfigError([{ key: "LOGWISP_CONFIG_DIR", message: fileProblem(path, state) }]);
+    }
+    searched.push(path);
+  }
+  const home = env("HOME");
   const candidates: [path: string | undefined, via: string][] = [
-    [dir && resolve(options.cwd, dir, "logwisp.toml"), "LOGWISP_CONFIG_DIR"],
     [home && join(home, ".config", "logwisp.toml"), "~/.config"],
     [resolve(options.cwd, "logwisp.toml"), "the working directory"],
   ];
-  const searched: string[] = [];
   for (const [path, via] of candidates) {
     if (path === undefined) continue;
     const state = await probe(path);
-    if (state === "file") return { path, via };
-    searched.push(state === "not permitted" ? `${path} (not checked: no read permission)` : path);
+    if (state.kind === "file") return { path, via };
+    searched.push(state.kind === "missing" ? path : `${path} (skipped: ${skipReason(state)})`);
   }
   return { searched };
 }
 
-type Probe = "file" | "missing" | "not a file" | "not permitted";
+/** What a path holds, as far as the configuration lookup cares. */
+type Probe =
+  | { readonly kind: "file" }
+  | { readonly kind: "missing" }
+  | { readonly kind: "not a file" }
+  | { readonly kind: "not permitted" }
+  | { readonly kind: "unreadable"; readonly reason: string };
 
 async function probe(path: string): Promise<Probe> {
   if (Deno.permissions.querySync({ name: "read", path }).state !== "granted") {
-    return "not permitted";
+    return { kind: "not permitted" };
   }
   try {
-    return (await Deno.stat(path)).isFile ? "file" : "not a file";
+    return { kind: (await Deno.stat(path)).isFile ? "file" : "not a file" };
   } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return "missing";
-    throw error;
+    // `/etc/passwd/logwisp.toml` is as absent as a missing file.
+    if (error instanceof Deno.errors.NotFound || error instanceof Deno.errors.NotADirectory) {
+      return { kind: "missing" };
+    }
+    return { kind: "unreadable", reason: fsErrorReason(error) };
   }
 }
 
 async function requireFile(path: string, via: string): Promise<void> {
-  const reason = {
-    "file": undefined,
-    "missing": "does not exist",
-    "not a file": "is not a regular file",
-    "not permitted": `is outside the read permission: grant it with --allow-read=${path}`,
-  }[await probe(path)];
-  if (reason) {
-    throw new ConfigError([{ key: via, message: `configuration file "${path}" ${reason}` }]);
+  const state = await probe(path);
+  if (state.kind !== "file") {
+    throw new ConfigError([{ key: via, message: fileProblem(path, state) }]);
   }
+}
+
+function skipReason(state: Exclude<Probe, { kind: "file" | "missing" }>): string {
+  switch (state.kind) {
+    case "not a file":
+      return "not a regular file";
+    case "not permitted":
+      return "no read permission";
+    case "unreadable":
+      return state.reason;
+  }
+}
+
+function fileProblem(path: string, state: Exclude<Probe, { kind: "file" }>): string {
+  const name = `configuration file ${quote(path)}`;
+  switch (state.kind) {
+    case "missing":
+      return `${name} does not exist`;
+    case "not a file":
+      return `${name} is not a regular file`;
+    case "not permitted":
+      return `${name} is outside the read permission: grant it with ${allowReadFlag(path)}`;
+    case "unreadable":
+      return `${name} cannot be read: ${state.reason}`;
+  }
+}
+
+/**
+ * A file-system error as a short lower-case reason, without Deno's `(os error N): stat
+ * '/path'` tail, which the message already says better.
+ */
+export function fsErrorReason(error: unknown): string {
+  if (error instanceof Deno.errors.PermissionDenied) return "permission denied";
+  if (error instanceof Deno.errors.NotFound) return "it does not exist";
+  if (error instanceof Deno.errors.IsADirectory) return "it is a directory";
+  if (error instanceof Deno.errors.FilesystemLoop) return "too many levels of symbolic links";
+  const message = error instanceof Error ? error.message : String(error);
+  const reason = message.replace(/ \(os error \d+\).*$/s, "");
+  return reason.charAt(0).toLowerCase() + reason.slice(1);
 }

@@ -1,3 +1,5 @@
+import { quote } from "./config_error.ts";
+
 /** Whether this process may read `path` (`--allow-read`), without prompting. */
 export function isReadPermitted(path: string): boolean {
   return Deno.permissions.querySync({ name: "read", path }).state === "granted";
@@ -8,6 +10,12 @@ export function isReadPermitted(path: string): boolean {
  * first stat with a `NotCapable` error (SPEC §9).
  */
 export function outsideReadPermission(path: string): string {
-  return `"${path}" is outside the read permission: grant it with --allow-read=${path} ` +
+  return `${quote(path)} is outside the read permission: grant it with ${allowReadFlag(path)} ` +
     `(see "Permissions" in the README)`;
+}
+
+/** `--allow-read=PATH`, quoted for the shell when the path needs it, ready to paste. */
+export function allowReadFlag(path: string): string {
+  const flag = `--allow-read=${path}`;
+  return /^[\w./:@%+=,-]+$/.test(flag) ? flag : `'${flag.replaceAll("'", `'\\''`)}'`;
 }

@@ -1,6 +1,6 @@
 import { resolve } from "node:path";
 import { compileGlob } from "../monitor/glob.ts";
-import { ConfigError, type ConfigIssue } from "./config_error.ts";
+import { ConfigError, type ConfigIssue, quote } from "./config_error.ts";
 import { DEFAULTS, LIMITS } from "./defaults.ts";
 import { outsideReadPermission } from "./permissions.ts";
 import { suggestKey } from "./suggest.ts";
@@ -131,15 +131,19 @@ function readStreams(
     if (!table) return;
 
     const name = check.string(table, key, "name");
-    if (name === undefined) {
+    if (table.name === undefined) {
       check.report(`${key}.name`, "required: a unique name made of letters, digits, _ and -");
+    } else if (name === undefined) {
+      // Not a string: already reported.
     } else if (!NAME_PATTERN.test(name)) {
       check.report(
         `${key}.name`,
-        `"${name}" is not a valid name: use letters, digits, _ and - (it becomes a URL segment)`,
+        `${
+          quote(name)
+        } is not a valid name: use letters, digits, _ and - (it becomes a URL segment)`,
       );
     } else if (namedAt.has(name)) {
-      check.report(`${key}.name`, `"${name}" is already the name of ${namedAt.get(name)}`);
+      check.report(`${key}.name`, `${quote(name)} is already the name of ${namedAt.get(name)}`);
     } else {
       namedAt.set(name, key);
     }
@@ -217,8 +221,10 @@ function readTargets(
     const table = check.table(item, targetKey, TARGET_KEYS);
     if (!table) return;
     const path = check.string(table, targetKey, "path");
-    if (path === undefined) check.report(`${targetKey}.path`, "required: a file or directory path");
-    else if (path === "") check.report(`${targetKey}.path`, "must not be empty");
+    const pathProblem = path === undefined
+      ? table.path === undefined ? "required: a file or directory path" : undefined
+      : describePathProblem(path);
+    if (pathProblem) check.report(`${targetKey}.path`, pathProblem);
     const isFile = check.boolean(table, targetKey, "is_file", false);
     const pattern = check.string(table, targetKey, "pattern");
     if (isFile && pattern !== undefined) {
@@ -230,10 +236,12 @@ function readTargets(
       try {
         compileGlob(pattern);
       } catch (error) {
-        check.report(`${targetKey}.pattern`, (error as Error).message);
+        // The glob's own message is a sentence; here it follows the key.
+        const message = (error as Error).message;
+        check.report(`${targetKey}.pattern`, message.charAt(0).toLowerCase() + message.slice(1));
       }
     }
-    if (!path) return;
+    if (!path || pathProblem) return;
     const absolute = resolve(options.cwd, path);
     if (options.readable && !options.readable(absolute)) {
       check.report(`${targetKey}.path`, outsideReadPermission(absolute));
@@ -250,7 +258,9 @@ interface ReadServer<T> {
 }
 
 function readTcpServer(check: Checker, value: unknown, key: string): ReadServer<ServerConfig> {
-  const table = check.table(value, key, TCP_KEYS);
+  const table = check.table(value, key, TCP_KEYS, {
+    hint: (name) => HTTP_KEYS.includes(name) ? "only [streams.httpserver] has it" : undefined,
+  });
   return table ? readServer(check, table, key, "tcp") : { enabled: false };
 }
 
@@ -264,7 +274,10 @@ function readHttpServer(
   const streamPath = readUrlPath(check, table, key, "stream_path", DEFAULTS.streamPath);
   const statusPath = readUrlPath(check, table, key, "status_path", DEFAULTS.statusPath);
   if (streamPath === statusPath) {
-    check.report(`${key}.stream_path`, `"${streamPath}" is also the status_path: they must differ`);
+    check.report(
+      `${key}.stream_path`,
+      `${quote(streamPath)} is also the status_path: they must differ`,
+    );
   }
   const { enabled, config } = readServer(check, table, key, "http");
   return config ? { enabled, config: { ...config, streamPath, statusPath } } : { enabled };
@@ -278,7 +291,8 @@ function readServer(
 ): ReadServer<ServerConfig> {
   const enabled = check.boolean(table, key, "enabled", false);
   const host = check.string(table, key, "host") ?? DEFAULTS.host;
-  if (host === "") check.report(`${key}.host`, 'must not be empty: use "0.0.0.0" for all');
+  const hostProblem = describeHostProblem(host);
+  if (hostProblem) check.report(`${key}.host`, hostProblem);
   const port = check.optionalInteger(table, key, "port", LIMITS.port);
   if (enabled && table.port === undefined) {
     check.report(`${key}.port`, "required when enabled = true");
@@ -295,6 +309,26 @@ function readServer(
   return { enabled, config: { host, port, bufferSize, heartbeat } };
 }
 
+/** Why `path` cannot be a target path, or undefined when it can. */
+function describePathProblem(path: string): string | undefined {
+  if (path === "") return "must not be empty";
+  if (path.includes("\0")) return `${quote(path)} contains a NUL character`;
+  if (path === "~" || path.startsWith("~/")) {
+    return `${quote(path)} starts with "~", which is not expanded here: write the full path`;
+  }
+  return undefined;
+}
+
+/** A host name, an IPv4 address or an IPv6 address (brackets and zone allowed). */
+const HOST_PATTERN = /^(\[?[0-9A-Fa-f:.]+(%[\w.-]+)?\]?|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?)$/;
+
+/** Why `host` cannot be a bind address, or undefined when it can. */
+function describeHostProblem(host: string): string | undefined {
+  if (host === "") return 'must not be empty: use "0.0.0.0" for all';
+  if (!HOST_PATTERN.test(host)) return `${quote(host)} is not a host name or IP address`;
+  return undefined;
+}
+
 function readUrlPath(
   check: Checker,
   table: Table,
@@ -306,7 +340,7 @@ function readUrlPath(
   if (!URL_PATH_PATTERN.test(path)) {
     check.report(
       `${key}.${name}`,
-      `"${path}" is not a URL path: start with "/" and use no spaces, "?" or "#"`,
+      `${quote(path)} is not a URL path: start with "/" and use no spaces, "?" or "#"`,
     );
   }
   return path;
@@ -354,7 +388,8 @@ function readRouter(
   const table = check.table(value, "router", ROUTER_KEYS) ?? {};
   const port = check.optionalInteger(table, "router", "port", LIMITS.port);
   const host = check.string(table, "router", "host");
-  if (host === "") check.report("router.host", 'must not be empty: use "0.0.0.0" for all');
+  const hostProblem = host === undefined ? undefined : describeHostProblem(host);
+  if (hostProblem) check.report("router.host", hostProblem);
   const first = streams.find(({ config }) => config.http);
   if (port !== undefined) {
     return {
@@ -429,7 +464,7 @@ class Checker {
       if (known.includes(name)) continue;
       const close = suggestKey(name, known);
       const hint = options.hint?.(name) ?? (close && `did you mean "${close}"?`);
-      this.report(join(key, name), `unknown key${hint ? `; ${hint}` : ""}`);
+      this.report(join(key, name), `unknown key${hint ? `: ${hint}` : ""}`);
     }
     return value;
   }
@@ -456,8 +491,9 @@ class Checker {
   optionalInteger(table: Table, key: string, name: string, bounds: Bounds): number | undefined {
     const value = table[name];
     if (value === undefined) return undefined;
-    if (typeof value === "number" && Number.isInteger(value)) {
-      if (value >= bounds.min && value <= bounds.max) return value;
+    // TOML integers arrive as bigint (see parseToml); a number here was written as a float.
+    if (typeof value === "bigint") {
+      if (value >= bounds.min && value <= bounds.max) return Number(value);
       this.report(
         join(key, name),
         `${value} is out of range: expected ${bounds.min} to ${bounds.max}`,
@@ -499,9 +535,10 @@ function isTable(value: unknown): value is Table {
   return prototype === null || prototype === Object.prototype;
 }
 
-/** A value as a message shows it: strings quoted, containers by kind. */
+/** A value as a message shows it: strings quoted, floats as floats, containers by kind. */
 function describe(value: unknown): string {
-  if (typeof value === "string") return `"${value}"`;
+  if (typeof value === "string") return quote(value);
+  if (typeof value === "number") return Number.isInteger(value) ? `${value}.0` : String(value);
   if (Array.isArray(value)) return "an array";
   if (isTable(value)) return "a table";
   if (value instanceof Date) return "a date";

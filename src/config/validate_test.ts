@@ -326,6 +326,142 @@ Deno.test("validateConfig() reports one issue per broken rule, naming its key", 
       /out of range: expected 0 to/,
     ],
     ["unknown console key", `[console]\nquiet = true\n${STREAM}`, "console.quiet", /unknown key/],
+    [
+      "unit missing from a key",
+      `[console]\nstats_interval = 5\n${STREAM}`,
+      "console.stats_interval",
+      /did you mean "stats_interval_seconds"/,
+    ],
+    [
+      "name not a string",
+      STREAM.replace('"app"', "5"),
+      "streams[0].name",
+      /expected a string, got 5/,
+    ],
+    [
+      "name with a line break",
+      STREAM.replace('"app"', '"a\\nstreams[9].name: fake"'),
+      "streams[0].name",
+      /^"a\\nstreams\[9\]\.name: fake" is not a valid name/,
+    ],
+    ["stream not a table", `streams = [1]`, "streams[0]", /expected a table, got 1/],
+    [
+      "unknown stream key",
+      STREAM.replace('name = "app"', 'name = "app"\nnmae = "b"'),
+      "streams[0].nmae",
+      /did you mean "name"/,
+    ],
+    [
+      "monitor not a table",
+      STREAM.replace(/\[streams\.monitor\]\ntargets = .*\n/, 'monitor = "x"\n'),
+      "streams[0].monitor",
+      /expected a table, got "x"/,
+    ],
+    [
+      "unknown monitor key",
+      STREAM.replace("[streams.monitor]", "[streams.monitor]\ncheck_interval = 50"),
+      "streams[0].monitor.check_interval",
+      /did you mean "check_interval_ms"/,
+    ],
+    [
+      "target not a table",
+      STREAM.replace(/targets = .*\n/, 'targets = ["/var/log"]\n'),
+      "streams[0].monitor.targets[0]",
+      /expected a table, got "\/var\/log"/,
+    ],
+    [
+      "path not a string",
+      STREAM.replace('"/var/log/app.log"', "1"),
+      "streams[0].monitor.targets[0].path",
+      /^expected a string, got 1$/,
+    ],
+    [
+      "path with ~",
+      STREAM.replace('"/var/log/app.log"', '"~/logs/app.log"'),
+      "streams[0].monitor.targets[0].path",
+      /"~\/logs\/app\.log" starts with "~", which is not expanded here/,
+    ],
+    [
+      "path with NUL",
+      STREAM.replace('"/var/log/app.log"', '"/var/log/a\\u0000b"'),
+      "streams[0].monitor.targets[0].path",
+      /"\/var\/log\/a\\u0000b" contains a NUL character/,
+    ],
+    [
+      "integer written as a float",
+      `[monitor]\ncheck_interval_ms = 100.0\n${STREAM}`,
+      "monitor.check_interval_ms",
+      /expected an integer from 10 to 3600000, got 100\.0/,
+    ],
+    [
+      "integer in exponent form",
+      STREAM.replace("port = 8080", "port = 8080\nbuffer_size = 1e3"),
+      "streams[0].httpserver.buffer_size",
+      /expected an integer from 1 to 1000000, got 1000\.0/,
+    ],
+    [
+      "integer beyond 2^53",
+      STREAM.replace("8080", "9007199254740993"),
+      "streams[0].httpserver.port",
+      /9007199254740993 is out of range: expected 1 to 65535/,
+    ],
+    [
+      "unknown httpserver key",
+      STREAM.replace("port = 8080", "port = 8080\nbuffer = 10"),
+      "streams[0].httpserver.buffer",
+      /did you mean "buffer_size"/,
+    ],
+    [
+      "HTTP-only key on tcpserver",
+      `${STREAM}[streams.tcpserver]\nenabled = true\nport = 9090\nstream_path = "/x"`,
+      "streams[0].tcpserver.stream_path",
+      /only \[streams\.httpserver\] has it/,
+    ],
+    [
+      "enabled not boolean",
+      STREAM.replace("enabled = true", 'enabled = "yes"'),
+      "streams[0].httpserver.enabled",
+      /expected true or false, got "yes"/,
+    ],
+    [
+      "host not a string",
+      STREAM.replace("port = 8080", "port = 8080\nhost = 127"),
+      "streams[0].httpserver.host",
+      /expected a string, got 127/,
+    ],
+    [
+      "host not a host",
+      STREAM.replace("port = 8080", 'port = 8080\nhost = "local host"'),
+      "streams[0].httpserver.host",
+      /"local host" is not a host name or IP address/,
+    ],
+    [
+      "heartbeat not a table",
+      STREAM.replace("port = 8080", "port = 8080\nheartbeat = true"),
+      "streams[0].httpserver.heartbeat",
+      /expected a table, got true/,
+    ],
+    ...["enabled", "include_timestamp", "include_stats"].map((
+      name,
+    ): [string, string, string, RegExp] => [
+      `heartbeat ${name} not boolean`,
+      `${STREAM}[streams.httpserver.heartbeat]\n${name} = 1`,
+      `streams[0].httpserver.heartbeat.${name}`,
+      /expected true or false, got 1/,
+    ]),
+    ...["monitor", "router", "console"].map((name): [string, string, string, RegExp] => [
+      `${name} not a table`,
+      `${name} = 1\n${STREAM}`,
+      name,
+      /expected a table, got 1/,
+    ]),
+    [
+      "unknown router key",
+      `[router]\nprot = 8000\n${STREAM}`,
+      "router.prot",
+      /did you mean "port"/,
+    ],
+    ["empty router host", `[router]\nhost = ""\n${STREAM}`, "router.host", /must not be empty/],
   ];
   for (const [rule, toml, key, message] of cases) {
     await t.step(rule, () => {
@@ -335,6 +471,31 @@ Deno.test("validateConfig() reports one issue per broken rule, naming its key", 
       assert.match(issue.message, message);
       assert.equal(issue.file, FILE);
     });
+  }
+});
+
+Deno.test("validateConfig() reports a value of the wrong type once, not also as missing", () => {
+  const issues = issuesOf(STREAM.replace('"app"', "5").replace('"/var/log/app.log"', "1"));
+  assert.deepEqual(issues.map((issue) => `${issue.key}: ${issue.message}`), [
+    "streams[0].name: expected a string, got 5",
+    "streams[0].monitor.targets[0].path: expected a string, got 1",
+  ]);
+});
+
+Deno.test("validateConfig() accepts host names and IPv4 and IPv6 addresses", () => {
+  for (
+    const host of [
+      "localhost",
+      "logs.example.com",
+      "127.0.0.1",
+      "::",
+      "::1",
+      "[::1]",
+      "fe80::1%eth0",
+    ]
+  ) {
+    const config = validate(STREAM.replace("port = 8080", `port = 8080\nhost = "${host}"`));
+    assert.equal(config.streams[0]?.http?.host, host);
   }
 });
 
