@@ -46,6 +46,19 @@ const MAX_IDLE_POLL_MS = 5000;
 /** How much longer an idle file waits after each check that found nothing: 0.1, 0.4, 1.6, 5 s. */
 const IDLE_BACKOFF_FACTOR = 4;
 
+/**
+ * How long a path waits for its next poll after a check: 0 (every poll) when the check found a
+ * change or no file-system events cover the path, else the previous wait times four, from one
+ * interval up to {@linkcode MAX_IDLE_POLL_MS}. Events would announce a change before then.
+ */
+export function nextIdleMs(
+  previousMs: number,
+  check: { readonly intervalMs: number; readonly changed: boolean; readonly covered: boolean },
+): number {
+  if (check.changed || !check.covered) return 0;
+  return Math.min(Math.max(previousMs * IDLE_BACKOFF_FACTOR, check.intervalMs), MAX_IDLE_POLL_MS);
+}
+
 interface Watched {
   readonly tailer: FileTailer;
   /** The directory whose events cover the path. */
@@ -231,12 +244,11 @@ export class Monitor {
     if (await tailer.check(this.#buffer, now)) this.#dirty.add(path);
     if (tailer.state === "missing") watched.missingSince ??= now;
     else delete watched.missingSince;
-    // Back off while nothing happens and events would say otherwise; any change brings the
-    // path back to every poll.
-    const interval = this.#options.config.checkIntervalMs;
-    watched.idleMs = tailer.changedAt === now || !this.#fsWatchers.has(watched.directory)
-      ? 0
-      : Math.min(Math.max(watched.idleMs * IDLE_BACKOFF_FACTOR, interval), MAX_IDLE_POLL_MS);
+    watched.idleMs = nextIdleMs(watched.idleMs, {
+      intervalMs: this.#options.config.checkIntervalMs,
+      changed: tailer.changedAt === now,
+      covered: this.#fsWatchers.has(watched.directory),
+    });
     watched.nextCheck = now + watched.idleMs;
   }
 

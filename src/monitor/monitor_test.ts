@@ -4,7 +4,7 @@ import { append, tempDir, waitFor } from "../_test_utils.ts";
 import type { MonitorConfig, TargetConfig } from "../config/types.ts";
 import type { LogEntry } from "../entry/entry.ts";
 import type { LogLevel } from "../log.ts";
-import { Monitor, type MonitorOptions } from "./monitor.ts";
+import { Monitor, type MonitorOptions, nextIdleMs } from "./monitor.ts";
 
 /** A running monitor with what it emitted and logged; stops when disposed. */
 async function startMonitor(
@@ -228,4 +228,17 @@ Deno.test("Monitor stats count entries, rotations and cut lines per watcher and 
   assert.equal(stats.truncatedLines, 1);
   assert.equal(stats.readErrors, 0);
   assert.equal(stats.watchers[0]?.entriesRead, 3);
+});
+
+Deno.test("nextIdleMs() backs an idle, event-covered file off to 5 s; a change or no events ends it", () => {
+  const idle = { intervalMs: 100, changed: false, covered: true };
+  const waits = [0];
+  for (let i = 0; i < 6; i++) waits.push(nextIdleMs(waits.at(-1)!, idle));
+  assert.deepEqual(waits, [0, 100, 400, 1600, 5000, 5000, 5000]);
+  assert.equal(nextIdleMs(1600, { ...idle, changed: true }), 0);
+  assert.equal(nextIdleMs(1600, { ...idle, covered: false }), 0);
+  // The wait starts at one interval and stops at 5 s (the poll itself still runs no more
+  // often than every interval).
+  assert.equal(nextIdleMs(0, { ...idle, intervalMs: 2000 }), 2000);
+  assert.equal(nextIdleMs(2000, { ...idle, intervalMs: 2000 }), 5000);
 });
