@@ -1,3 +1,5 @@
+import { fsErrorReason } from "./fs_error.ts";
+
 /** Severity of a message for people. */
 export type LogLevel = "info" | "warn" | "error";
 
@@ -26,7 +28,7 @@ export function writeStdout(text: string): boolean {
     return true;
   } catch (error) {
     if (error instanceof Deno.errors.BrokenPipe) return true;
-    writeStderr(`logwisp: Cannot write to stdout: ${(error as Error).message}\n`);
+    writeStderr(`logwisp: Cannot write to stdout: ${fsErrorReason(error)}\n`);
     return false;
   }
 }

@@ -31,58 +31,61 @@ const OPTIONS = {
 
 /** Parses `logwisp [--config FILE | -c FILE] [--router] [--check] [--quiet] [--version] [--help]`. */
 export function parseCliArgs(args: readonly string[]): CliOptions {
-  let values, tokens;
-  try {
-    ({ values, tokens } = parseArgs({
-      args: [...args],
-      options: OPTIONS,
-      strict: true,
-      tokens: true,
-    }));
-  } catch (error) {
-    throw new UsageError(describeParseError(error));
-  }
-  if (values.config === "") throw new UsageError('Option "--config" needs a file path');
-  // parseArgs keeps the last of a repeated option; which file the operator meant is unclear.
-  const configs = tokens.filter((token) => token.kind === "option" && token.name === "config");
-  if (configs.length > 1) {
-    throw new UsageError(`Option "--config" is given ${configs.length} times: name one file`);
+  // Non-strict parsing hands over every token as typed; the checks below word the errors.
+  const { tokens } = parseArgs({
+    args: [...args],
+    options: OPTIONS,
+    strict: false,
+    allowPositionals: true,
+    tokens: true,
+  });
+  let config: string | undefined;
+  const flags = new Set<string>();
+  for (const token of tokens) {
+    if (token.kind === "option-terminator") continue;
+    if (token.kind === "positional") {
+      throw new UsageError(
+        `Unexpected argument ${quote(token.value)}: name a configuration file with --config`,
+      );
+    }
+    const { name, rawName, value } = token;
+    if (!Object.hasOwn(OPTIONS, name)) {
+      const close = suggestKey(name, Object.keys(OPTIONS));
+      throw new UsageError(
+        `Unknown option ${quote(rawName)}${close ? `: did you mean "--${close}"?` : ""}`,
+      );
+    }
+    if (name !== "config") {
+      if (value !== undefined) throw new UsageError(`Option ${quote(rawName)} takes no value`);
+      flags.add(name);
+      continue;
+    }
+    if (value === undefined || value === "") {
+      throw new UsageError(`Option ${quote(rawName)} needs a file path`);
+    }
+    if (!token.inlineValue && value.startsWith("-")) {
+      // `-c --check`: the next option was taken for the file; a file named "-x" is unlikely.
+      throw new UsageError(
+        `Option ${quote(rawName)} needs a file path, not ${quote(value)} ` +
+          `(for a file starting with "-", write --config=${value})`,
+      );
+    }
+    if (rawName === "-c" && value.startsWith("=")) {
+      throw new UsageError(
+        `Option "-c" takes its file without "=": write -c ${value.slice(1)} or --config${value}`,
+      );
+    }
+    if (config !== undefined) {
+      throw new UsageError(`Option "--config" is given more than once: name one file`);
+    }
+    config = value;
   }
   return {
-    ...(values.config !== undefined && { config: values.config }),
-    router: values.router ?? false,
-    check: values.check ?? false,
-    quiet: values.quiet ?? false,
-    version: values.version ?? false,
-    help: values.help ?? false,
+    ...(config !== undefined && { config }),
+    router: flags.has("router"),
+    check: flags.has("check"),
+    quiet: flags.has("quiet"),
+    version: flags.has("version"),
+    help: flags.has("help"),
   };
-}
-
-/** Rewrites `node:util` messages in LogWisp's style, with a "did you mean" for typos. */
-function describeParseError(error: unknown): string {
-  const { code, message } = error as { code?: string; message: string };
-  const quoted = /'([^']*)'/.exec(message)?.[1] ?? "";
-  switch (code) {
-    case "ERR_PARSE_ARGS_UNKNOWN_OPTION": {
-      const name = quoted.replace(/^-+/, "").split("=")[0] ?? "";
-      const close = suggestKey(name, Object.keys(OPTIONS));
-      return `Unknown option ${quote(quoted)}${close ? `: did you mean "--${close}"?` : ""}`;
-    }
-    case "ERR_PARSE_ARGS_INVALID_OPTION_VALUE": {
-      // "Option '-c' argument is ambiguous" (`-c --check`) or "Option '-c, --config <value>'
-      // argument missing": either way the file path is missing.
-      if (/argument (is ambiguous|missing)/.test(message)) {
-        const option = quoted.includes(",") ? "--config" : quoted;
-        return `Option ${quote(option)} needs a file path` +
-          (message.includes("ambiguous")
-            ? ` (for one starting with "-", write --config=-FILE)`
-            : "");
-      }
-      return `Option ${quote(quoted)} takes no value`;
-    }
-    case "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL":
-      return `Unexpected argument ${quote(quoted)}: name a configuration file with --config`;
-    default:
-      return message;
-  }
 }

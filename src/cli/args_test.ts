@@ -33,20 +33,35 @@ Deno.test("parseCliArgs() reads every option of SPEC §1", () => {
 Deno.test("parseCliArgs() turns bad command lines into one-line usage errors", () => {
   const cases: [args: string[], message: RegExp][] = [
     [["--nope"], /^Unknown option "--nope"$/],
+    [["-x"], /^Unknown option "-x"$/],
     [["--confg", "x"], /^Unknown option "--confg": did you mean "--config"\?$/],
+    [["--confg=x"], /^Unknown option "--confg": did you mean "--config"\?$/],
     [["--routr"], /did you mean "--router"\?/],
+    [["--it's"], /^Unknown option "--it's"$/],
     [["--config"], /^Option "--config" needs a file path$/],
+    [["-c"], /^Option "-c" needs a file path$/],
+    [["--check", "-c"], /^Option "-c" needs a file path$/],
     [["--config="], /^Option "--config" needs a file path$/],
-    [["--router=yes"], /^Option "--router" takes no value$/],
-    [["-c"], /^Option "--config" needs a file path$/],
     [
       ["-c", "--check"],
-      /^Option "-c" needs a file path \(for one starting with "-", write --config=-FILE\)$/,
+      /^Option "-c" needs a file path, not "--check" \(for a file starting with "-", write --config=--check\)$/,
     ],
-    [["--config", "-x.toml"], /^Option "--config" needs a file path \(for one starting/],
-    [["-c", "a.toml", "--config=b.toml"], /^Option "--config" is given 2 times: name one file$/],
-    [["a\nb"], /^Unexpected argument "a\\nb"/],
+    [["--config", "-x.toml"], /^Option "--config" needs a file path, not "-x\.toml"/],
+    [
+      ["-c=a.toml"],
+      /^Option "-c" takes its file without "=": write -c a\.toml or --config=a\.toml$/,
+    ],
+    [
+      ["-c", "a.toml", "--config=b.toml"],
+      /^Option "--config" is given more than once: name one file$/,
+    ],
+    [["--router=yes"], /^Option "--router" takes no value$/],
+    [["--help=1"], /^Option "--help" takes no value$/],
+    [["--version=x"], /^Option "--version" takes no value$/],
     [["app.toml"], /^Unexpected argument "app\.toml": name a configuration file with --config$/],
+    [["don't.toml"], /^Unexpected argument "don't\.toml"/],
+    [["--", "app.toml"], /^Unexpected argument "app\.toml"/],
+    [["a\nb"], /^Unexpected argument "a\\nb"/],
   ];
   for (const [args, message] of cases) {
     assert.throws(() => parseCliArgs(args), (error: unknown) => {

@@ -1,10 +1,15 @@
+import { quote } from "../config/config_error.ts";
 import type { Config, HeartbeatConfig, ServerConfig } from "../config/types.ts";
+import { formatAddress } from "../server/http_server.ts";
 
 /** Human description of where the configuration came from, for `--check` and startup. */
 export function describeSource(config: Config): string {
   const { source } = config;
   if (source.kind === "file") return `${source.path} (from ${source.via})`;
-  const searched = source.searched.length > 0 ? `; searched ${source.searched.join(", ")}` : "";
+  const places = source.searched.map(({ path, skipped }) =>
+    skipped ? `${quote(path)} (skipped: ${skipped})` : quote(path)
+  );
+  const searched = places.length > 0 ? `; searched ${places.join(", ")}` : "";
   return `built-in default (no configuration file found${searched})`;
 }
 
@@ -22,7 +27,7 @@ export function formatCheckSummary(config: Config, options: { router: boolean })
       lines.push(
         target.isFile
           ? `  target   file ${target.path}`
-          : `  target   directory ${target.path}, files matching "${target.pattern}"`,
+          : `  target   directory ${target.path}, files matching ${quote(target.pattern)}`,
       );
     }
     lines.push(
@@ -51,7 +56,7 @@ export function formatCheckSummary(config: Config, options: { router: boolean })
 }
 
 function address(server: { host: string; port: number }): string {
-  return `${server.host}:${server.port}`;
+  return formatAddress({ hostname: server.host, port: server.port });
 }
 
 function serverDetails(server: ServerConfig): string {

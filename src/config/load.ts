@@ -1,7 +1,8 @@
 import { parse, TomlError } from "smol-toml";
+import { fsErrorReason } from "../fs_error.ts";
 import { ConfigError, type ConfigIssue } from "./config_error.ts";
 import { builtinConfig } from "./defaults.ts";
-import { fsErrorReason, locateConfig } from "./locate.ts";
+import { locateConfig } from "./locate.ts";
 import { isReadPermitted, outsideReadPermission } from "./permissions.ts";
 import type { Config } from "./types.ts";
 import { validateConfig } from "./validate.ts";
@@ -82,7 +83,12 @@ function readEnv(name: string): string | undefined {
   if (Deno.permissions.querySync({ name: "env", variable: name }).state !== "granted") {
     return undefined;
   }
-  return Deno.env.get(name);
+  try {
+    return Deno.env.get(name);
+  } catch (error) {
+    if (!(error instanceof Deno.errors.InvalidData)) throw error;
+    throw new ConfigError([{ key: name, message: "the environment variable is not valid UTF-8" }]);
+  }
 }
 
 function deepFreeze<T>(value: T): T {

@@ -73,8 +73,8 @@ Deno.test("loadConfig() looks for the file in the order of SPEC §2.1", async (t
     const config = await loadConfig({ cwd: dir, env: env({ HOME: all.HOME + "-none" }) });
     assert.equal(config.source.kind, "default");
     assert.deepEqual(config.source.kind === "default" && config.source.searched, [
-      join(dir, "home-none/.config/logwisp.toml"),
-      join(dir, "logwisp.toml"),
+      { path: join(dir, "home-none/.config/logwisp.toml") },
+      { path: join(dir, "logwisp.toml") },
     ]);
     const [stream] = config.streams;
     assert.equal(stream?.name, "default");
@@ -161,8 +161,8 @@ Deno.test("loadConfig() skips lookup steps it cannot use and fails on files it w
     env: env({ HOME: join(dir, "home"), LOGWISP_CONFIG_FILE: "", LOGWISP_CONFIG_DIR: "" }),
   });
   assert.deepEqual(config.source.kind === "default" && config.source.searched, [
-    `${join(dir, "home/.config/logwisp.toml")} (skipped: not a regular file)`,
-    join(dir, "logwisp.toml"),
+    { path: join(dir, "home/.config/logwisp.toml"), skipped: "not a regular file" },
+    { path: join(dir, "logwisp.toml") },
   ]);
 
   // A path through a regular file is as absent as a missing one.
@@ -176,4 +176,8 @@ Deno.test("loadConfig() skips lookup steps it cannot use and fails on files it w
   });
   assert.equal(confDir.issues[0]?.key, "LOGWISP_CONFIG_DIR");
   assert.match(confDir.message, /logwisp\.toml" is not a regular file/);
+
+  const fileAsDir = await configError({ cwd: dir, env: env({ LOGWISP_CONFIG_DIR: "file" }) });
+  assert.equal(fileAsDir.issues[0]?.key, "LOGWISP_CONFIG_DIR");
+  assert.match(fileAsDir.message, /"[^"]*\/file" is a file, not a directory/);
 });

@@ -1,6 +1,8 @@
 import { isAbsolute, join, resolve } from "node:path";
+import { fsErrorReason } from "../fs_error.ts";
 import { ConfigError, quote } from "./config_error.ts";
 import { allowReadFlag } from "./permissions.ts";
+import type { SearchedPlace } from "./types.ts";
 
 /** What the lookup needs from the process; tests pass their own. */
 export interface LocateOptions {
@@ -14,7 +16,7 @@ export interface LocateOptions {
 /** The file to load and why it was chosen, or every place that was searched in vain. */
 export type Location =
   | { readonly path: string; readonly via: string }
-  | { readonly searched: readonly string[] };
+  | { readonly searched: readonly SearchedPlace[] };
 
 /**
  * Finds the configuration file (SPEC §2.1): `--config`, `LOGWISP_CONFIG_FILE` (relative to
@@ -38,17 +40,22 @@ export async function locateConfig(options: LocateOptions): Promise<Location> {
     return { path, via: "LOGWISP_CONFIG_FILE" };
   }
 
-  const searched: string[] = [];
+  const searched: SearchedPlace[] = [];
   if (dir) {
     // The operator named this directory: a file there that cannot be read is an error,
     // not a reason to fall back to the next place.
-    const path = resolve(options.cwd, dir, "logwisp.toml");
+    const directory = resolve(options.cwd, dir);
+    if ((await probe(directory)).kind === "file") {
+      const message = `${quote(directory)} is a file, not a directory`;
+      throw new ConfigError([{ key: "LOGWISP_CONFIG_DIR", message }]);
+    }
+    const path = join(directory, "logwisp.toml");
     const state = await probe(path);
     if (state.kind === "file") return { path, via: "LOGWISP_CONFIG_DIR" };
     if (state.kind !== "missing") {
       throw new ConfigError([{ key: "LOGWISP_CONFIG_DIR", message: fileProblem(path, state) }]);
     }
-    searched.push(path);
+    searched.push({ path });
   }
   const home = env("HOME");
   const candidates: [path: string | undefined, via: string][] = [
@@ -59,7 +66,7 @@ export async function locateConfig(options: LocateOptions): Promise<Location> {
     if (path === undefined) continue;
     const state = await probe(path);
     if (state.kind === "file") return { path, via };
-    searched.push(state.kind === "missing" ? path : `${path} (skipped: ${skipReason(state)})`);
+    searched.push(state.kind === "missing" ? { path } : { path, skipped: skipReason(state) });
   }
   return { searched };
 }
@@ -117,18 +124,4 @@ function fileProblem(path: string, state: Exclude<Probe, { kind: "file" }>): str
     case "unreadable":
       return `${name} cannot be read: ${state.reason}`;
   }
-}
-
-/**
- * A file-system error as a short lower-case reason, without Deno's `(os error N): stat
- * '/path'` tail, which the message already says better.
- */
-export function fsErrorReason(error: unknown): string {
-  if (error instanceof Deno.errors.PermissionDenied) return "permission denied";
-  if (error instanceof Deno.errors.NotFound) return "it does not exist";
-  if (error instanceof Deno.errors.IsADirectory) return "it is a directory";
-  if (error instanceof Deno.errors.FilesystemLoop) return "too many levels of symbolic links";
-  const message = error instanceof Error ? error.message : String(error);
-  const reason = message.replace(/ \(os error \d+\).*$/s, "");
-  return reason.charAt(0).toLowerCase() + reason.slice(1);
 }

@@ -69,7 +69,14 @@ export interface RouterConfig {
 /** Where the configuration came from, for startup logs and `--check`. */
 export type ConfigSource =
   | { readonly kind: "file"; readonly path: string; readonly via: string }
-  | { readonly kind: "default"; readonly searched: readonly string[] };
+  | { readonly kind: "default"; readonly searched: readonly SearchedPlace[] };
+
+/** A place the lookup looked for a configuration file, and why it passed over it if not absent. */
+export interface SearchedPlace {
+  readonly path: string;
+  /** Why the place could not be checked, e.g. `no read permission`. */
+  readonly skipped?: string;
+}
 
 /** The whole validated configuration. Frozen; no raw TOML gets past the loader. */
 export interface Config {

@@ -290,9 +290,7 @@ function readServer(
   kind: "tcp" | "http",
 ): ReadServer<ServerConfig> {
   const enabled = check.boolean(table, key, "enabled", false);
-  const host = check.string(table, key, "host") ?? DEFAULTS.host;
-  const hostProblem = describeHostProblem(host);
-  if (hostProblem) check.report(`${key}.host`, hostProblem);
+  const host = readHost(check, check.string(table, key, "host") ?? DEFAULTS.host, `${key}.host`);
   const port = check.optionalInteger(table, key, "port", LIMITS.port);
   if (enabled && table.port === undefined) {
     check.report(`${key}.port`, "required when enabled = true");
@@ -313,20 +311,48 @@ function readServer(
 function describePathProblem(path: string): string | undefined {
   if (path === "") return "must not be empty";
   if (path.includes("\0")) return `${quote(path)} contains a NUL character`;
-  if (path === "~" || path.startsWith("~/")) {
+  if (path.startsWith("~")) {
     return `${quote(path)} starts with "~", which is not expanded here: write the full path`;
   }
   return undefined;
 }
 
-/** A host name, an IPv4 address or an IPv6 address (brackets and zone allowed). */
-const HOST_PATTERN = /^(\[?[0-9A-Fa-f:.]+(%[\w.-]+)?\]?|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?)$/;
+/** Dot-separated labels of letters, digits, `_` and inner `-`, with an optional final dot. */
+const HOST_NAME = /^[\w]([\w-]*[\w])?(\.[\w]([\w-]*[\w])?)*\.?$/;
 
-/** Why `host` cannot be a bind address, or undefined when it can. */
-function describeHostProblem(host: string): string | undefined {
-  if (host === "") return 'must not be empty: use "0.0.0.0" for all';
-  if (!HOST_PATTERN.test(host)) return `${quote(host)} is not a host name or IP address`;
-  return undefined;
+/**
+ * A bind address as the servers take it: an IPv6 address without brackets, otherwise as
+ * written; undefined when `host` is neither a host name nor an IP address. Names that look
+ * like IPv4 addresses must be valid ones (`999.1.1.1` is not), as the URL parser decides.
+ */
+function bindHost(host: string): string | undefined {
+  if (host.includes(":")) {
+    const bare = /^\[(.*)\]$/.exec(host)?.[1] ?? host;
+    // The URL parser knows no zone (`%eth0`), so it checks the address without it.
+    const address = /^([^%]*)(%[\w.-]+)?$/.exec(bare)?.[1];
+    return address !== undefined && isUrlHost(`[${address}]`) ? bare : undefined;
+  }
+  return HOST_NAME.test(host) && isUrlHost(host) ? host : undefined;
+}
+
+function isUrlHost(host: string): boolean {
+  try {
+    new URL(`http://${host}/`);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** `host` ready to bind, or the problem with it reported at `key`. */
+function readHost(check: Checker, host: string, key: string): string {
+  if (host === "") {
+    check.report(key, 'must not be empty: use "0.0.0.0" for all');
+    return host;
+  }
+  const bound = bindHost(host);
+  if (bound === undefined) check.report(key, `${quote(host)} is not a host name or IP address`);
+  return bound ?? host;
 }
 
 function readUrlPath(
@@ -387,9 +413,8 @@ function readRouter(
 ): ReadRouter | undefined {
   const table = check.table(value, "router", ROUTER_KEYS) ?? {};
   const port = check.optionalInteger(table, "router", "port", LIMITS.port);
-  const host = check.string(table, "router", "host");
-  const hostProblem = host === undefined ? undefined : describeHostProblem(host);
-  if (hostProblem) check.report("router.host", hostProblem);
+  const written = check.string(table, "router", "host");
+  const host = written === undefined ? undefined : readHost(check, written, "router.host");
   const first = streams.find(({ config }) => config.http);
   if (port !== undefined) {
     return {
@@ -529,6 +554,14 @@ function join(key: string, name: string): string {
   return key ? `${key}.${name}` : name;
 }
 
+/** A TOML float as TOML writes it: `8080.0`, `1e+300`, `inf`, `nan`. */
+function describeFloat(value: number): string {
+  if (Number.isNaN(value)) return "nan";
+  if (!Number.isFinite(value)) return value > 0 ? "inf" : "-inf";
+  const text = String(value);
+  return /^-?\d+$/.test(text) ? `${text}.0` : text;
+}
+
 function isTable(value: unknown): value is Table {
   if (typeof value !== "object" || value === null) return false;
   const prototype = Object.getPrototypeOf(value);
@@ -538,7 +571,7 @@ function isTable(value: unknown): value is Table {
 /** A value as a message shows it: strings quoted, floats as floats, containers by kind. */
 function describe(value: unknown): string {
   if (typeof value === "string") return quote(value);
-  if (typeof value === "number") return Number.isInteger(value) ? `${value}.0` : String(value);
+  if (typeof value === "number") return describeFloat(value);
   if (Array.isArray(value)) return "an array";
   if (isTable(value)) return "a table";
   if (value instanceof Date) return "a date";

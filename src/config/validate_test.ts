@@ -482,20 +482,52 @@ Deno.test("validateConfig() reports a value of the wrong type once, not also as 
   ]);
 });
 
-Deno.test("validateConfig() accepts host names and IPv4 and IPv6 addresses", () => {
-  for (
-    const host of [
-      "localhost",
-      "logs.example.com",
-      "127.0.0.1",
-      "::",
-      "::1",
-      "[::1]",
-      "fe80::1%eth0",
-    ]
-  ) {
-    const config = validate(STREAM.replace("port = 8080", `port = 8080\nhost = "${host}"`));
-    assert.equal(config.streams[0]?.http?.host, host);
+Deno.test("validateConfig() takes host names and IP addresses, IPv6 without brackets", () => {
+  const hostOf = (host: string) =>
+    validate(STREAM.replace("port = 8080", `port = 8080\nhost = "${host}"`)).streams[0]?.http?.host;
+  const accepted: [written: string, bound: string][] = [
+    ["localhost", "localhost"],
+    ["Logs.Example.com.", "Logs.Example.com."],
+    ["my_host", "my_host"],
+    ["127.0.0.1", "127.0.0.1"],
+    ["::", "::"],
+    ["[::]", "::"],
+    ["[::1]", "::1"],
+    ["::ffff:127.0.0.1", "::ffff:127.0.0.1"],
+    ["fe80::1%eth0", "fe80::1%eth0"],
+  ];
+  for (const [written, bound] of accepted) assert.equal(hostOf(written), bound, written);
+  const refused = [
+    "...",
+    ".",
+    ":",
+    "a..b",
+    "-a",
+    "[::1",
+    "::1]",
+    "[abc]",
+    "999.1.1.1",
+    "1.2.3.4.5",
+  ];
+  for (const host of refused) {
+    const issues = issuesOf(STREAM.replace("port = 8080", `port = 8080\nhost = "${host}"`));
+    assert.deepEqual(
+      issues.map((issue) => `${issue.key}: ${issue.message}`),
+      [`streams[0].httpserver.host: ${JSON.stringify(host)} is not a host name or IP address`],
+    );
+  }
+});
+
+Deno.test("validateConfig() shows a float where an integer belongs as TOML writes it", () => {
+  const floats: [written: string, shown: string][] = [
+    ["8080.0", "8080.0"],
+    ["1e300", "1e+300"],
+    ["inf", "inf"],
+    ["nan", "nan"],
+  ];
+  for (const [written, shown] of floats) {
+    const [issue] = issuesOf(STREAM.replace("8080", written));
+    assert.equal(issue?.message, `expected an integer from 1 to 65535, got ${shown}`);
   }
 });
 

@@ -1,6 +1,7 @@
 import { basename } from "node:path";
 import type { LogEntry } from "../entry/entry.ts";
 import { parseLine, type ReadTime, readTime } from "../entry/parse_line.ts";
+import { fsErrorReason } from "../fs_error.ts";
 import type { Log } from "../log.ts";
 import { type FileIdentity, identityOf, type IdentityRegistry } from "./identity_registry.ts";
 import { type LineSink, LineSplitter } from "./line_splitter.ts";
@@ -480,7 +481,7 @@ export class FileTailer {
 
   /** Reports a problem once per distinct problem; it is retried on every check. */
   #fail(error: unknown): void {
-    const message = describeError(error);
+    const message = fsErrorReason(error);
     if (message === this.#error) return;
     this.#error = message;
     this.#readErrors++;
@@ -562,12 +563,4 @@ async function followsLink(path: string): Promise<boolean> {
   } catch {
     return true;
   }
-}
-
-function describeError(error: unknown): string {
-  if (error instanceof Deno.errors.PermissionDenied) return "permission denied";
-  if (error instanceof Deno.errors.NotCapable) {
-    return "outside the read permission (--allow-read)";
-  }
-  return error instanceof Error ? error.message : String(error);
 }

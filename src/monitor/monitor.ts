@@ -1,6 +1,7 @@
 import { dirname, join } from "node:path";
 import type { MonitorConfig, TargetConfig } from "../config/types.ts";
 import type { LogEntry } from "../entry/entry.ts";
+import { fsErrorReason } from "../fs_error.ts";
 import { type Log, stderrLog } from "../log.ts";
 import { FileTailer, type WatcherStats } from "./file_tailer.ts";
 import { compileGlob } from "./glob.ts";
@@ -342,11 +343,7 @@ export class Monitor {
     }
     const problem = error instanceof Deno.errors.NotFound
       ? "does not exist (yet)"
-      : error instanceof Deno.errors.PermissionDenied
-      ? "cannot be read: permission denied"
-      : error instanceof Error
-      ? `cannot be read: ${error.message}`
-      : String(error);
+      : `cannot be read: ${fsErrorReason(error)}`;
     if (problem === previous) return;
     this.#directoryProblems.set(path, problem);
     const every = this.#options.config.checkIntervalMs;

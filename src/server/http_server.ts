@@ -62,7 +62,9 @@ export function serveHttp(options: HttpServerOptions): HttpServer {
 }
 
 /** `host:port`, with IPv6 hosts in brackets. */
-export function formatAddress(address: Deno.NetAddr): string {
+export function formatAddress(
+  address: { readonly hostname: string; readonly port: number },
+): string {
   return address.hostname.includes(":")
     ? `[${address.hostname}]:${address.port}`
     : `${address.hostname}:${address.port}`;

@@ -2,7 +2,7 @@ import type { StreamConfig } from "../config/types.ts";
 import type { Log } from "../log.ts";
 import { Monitor } from "../monitor/monitor.ts";
 import { runHeartbeat } from "../server/heartbeat.ts";
-import { serveHttp } from "../server/http_server.ts";
+import { formatAddress, serveHttp } from "../server/http_server.ts";
 import { type StreamSnapshot, streamStatus } from "../server/status.ts";
 import { type HttpHandler, streamHandler } from "../server/stream_handler.ts";
 import { serveTcp } from "../server/tcp_server.ts";
@@ -190,7 +190,9 @@ export function bind<T>(
       ? "address not available on this host"
       : (error as Error).message;
     throw new StartupError(
-      `${label}: cannot listen on ${transport} ${address.host}:${address.port}: ${reason}`,
+      `${label}: cannot listen on ${transport} ${
+        formatAddress({ hostname: address.host, port: address.port })
+      }: ${reason}`,
       { cause: error },
     );
   }
