@@ -170,9 +170,10 @@ Deno.test("a configuration directory outside --allow-read is an error, not a fal
 });
 
 /** Runs the CLI with `args` through `sh -c script`, which ends with `exec "$@"`. */
-async function viaShell(script: string, args: readonly string[]) {
+async function viaShell(script: string, args: readonly string[], cwd = ROOT) {
   const { code, stdout, stderr } = await new Deno.Command("sh", {
     args: ["-c", script, "sh", Deno.execPath(), ...cliArgs(args)],
+    cwd,
     stdout: "piped",
     stderr: "piped",
   }).output();
@@ -180,7 +181,7 @@ async function viaShell(script: string, args: readonly string[]) {
   return { code, stdout: decoder.decode(stdout), stderr: decoder.decode(stderr) };
 }
 
-Deno.test("a lookup variable that is not UTF-8 exits 2 naming it", async () => {
+Deno.test("a lookup variable that is not UTF-8 exits 2 naming it; a HOME like that is skipped", async () => {
   const { code, stdout, stderr } = await viaShell(
     'LOGWISP_CONFIG_FILE="$(printf "a\\377b")" exec "$@"',
     ["--check"],
@@ -192,6 +193,17 @@ Deno.test("a lookup variable that is not UTF-8 exits 2 naming it", async () => {
     "logwisp: configuration error:\n" +
       "  LOGWISP_CONFIG_FILE: the environment variable is not valid UTF-8\n",
   );
+  // Deno finds its cache through HOME: keep that where it was. In a temp dir, as a relative
+  // HOME would land anything written under it there.
+  await using tmp = await tempDir("logwisp_cli_");
+  const home = await viaShell(
+    'export DENO_DIR="${DENO_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/deno}"; ' +
+      'HOME="$(printf "a\\377b")" exec "$@"',
+    ["--check"],
+    tmp.path,
+  );
+  assert.equal(home.code, 0, home.stderr);
+  assert.match(home.stdout, /"~\/\.config\/logwisp\.toml" \(skipped: HOME is not valid UTF-8\)/);
 });
 
 Deno.test("a lookup that meets a symlink loop or a file for a directory never shows a trace", async () => {

@@ -29,8 +29,29 @@ const OPTIONS = {
   help: { type: "boolean", short: "h" },
 } as const;
 
+const SHORT_FLAGS = new Set<string>(
+  Object.values(OPTIONS).flatMap((option) =>
+    option.type === "boolean" && "short" in option ? [option.short] : []
+  ),
+);
+
+/**
+ * `-h=1` would reach parseArgs as the flags `-h`, `-=` and `-1`: a short group of known flags
+ * followed by "=" is a value given to a flag.
+ */
+function checkShortFlagValues(args: readonly string[]): void {
+  for (const arg of args) {
+    if (arg === "--") return;
+    const group = /^-([^-=][^=]*)=/.exec(arg)?.[1];
+    if (group && [...group].every((flag) => SHORT_FLAGS.has(flag))) {
+      throw new UsageError(`Option ${quote(`-${group}`)} takes no value`);
+    }
+  }
+}
+
 /** Parses `logwisp [--config FILE | -c FILE] [--router] [--check] [--quiet] [--version] [--help]`. */
 export function parseCliArgs(args: readonly string[]): CliOptions {
+  checkShortFlagValues(args);
   // Non-strict parsing hands over every token as typed; the checks below word the errors.
   const { tokens } = parseArgs({
     args: [...args],
@@ -60,25 +81,27 @@ export function parseCliArgs(args: readonly string[]): CliOptions {
       flags.add(name);
       continue;
     }
-    if (value === undefined || value === "") {
+    // `-c=a.toml` means the file "=a.toml" to getopt; nobody means that.
+    const file = rawName === "-c" && token.inlineValue ? value?.replace(/^=/, "") : value;
+    if (file === undefined || file === "") {
       throw new UsageError(`Option ${quote(rawName)} needs a file path`);
     }
-    if (!token.inlineValue && value.startsWith("-")) {
+    if (file.startsWith("-") && !(token.inlineValue && rawName === "--config")) {
       // `-c --check`: the next option was taken for the file; a file named "-x" is unlikely.
       throw new UsageError(
-        `Option ${quote(rawName)} needs a file path, not ${quote(value)} ` +
-          `(for a file starting with "-", write --config=${value})`,
+        `Option ${quote(rawName)} needs a file path, not ${quote(file)} ` +
+          `(for a file starting with "-", write --config=${file})`,
       );
     }
-    if (rawName === "-c" && value.startsWith("=")) {
+    if (file !== value) {
       throw new UsageError(
-        `Option "-c" takes its file without "=": write -c ${value.slice(1)} or --config${value}`,
+        `Option "-c" takes its file without "=": write -c ${file} or --config=${file}`,
       );
     }
     if (config !== undefined) {
       throw new UsageError(`Option "--config" is given more than once: name one file`);
     }
-    config = value;
+    config = file;
   }
   return {
     ...(config !== undefined && { config }),

@@ -51,6 +51,14 @@ Deno.test("parseCliArgs() turns bad command lines into one-line usage errors", (
       ["-c=a.toml"],
       /^Option "-c" takes its file without "=": write -c a\.toml or --config=a\.toml$/,
     ],
+    [["-c="], /^Option "-c" needs a file path$/],
+    [
+      ["-c=-1"],
+      /^Option "-c" needs a file path, not "-1" \(for a file starting with "-", write --config=-1\)$/,
+    ],
+    [["-h=1"], /^Option "-h" takes no value$/],
+    [["-Vh=1"], /^Option "-Vh" takes no value$/],
+    [["-x=1"], /^Unknown option "-x"$/],
     [
       ["-c", "a.toml", "--config=b.toml"],
       /^Option "--config" is given more than once: name one file$/,

@@ -78,7 +78,10 @@ async function readToml(path: string): Promise<Record<string, unknown>> {
   return parseToml(text, path);
 }
 
-/** Environment access is optional (SPEC §2.1): without `--allow-env` the lookups are skipped. */
+/**
+ * Environment access is optional (SPEC §2.1): without `--allow-env` the lookups are skipped.
+ * A value that is not UTF-8 is a {@linkcode ConfigError} naming the variable.
+ */
 function readEnv(name: string): string | undefined {
   if (Deno.permissions.querySync({ name: "env", variable: name }).state !== "granted") {
     return undefined;

@@ -180,4 +180,19 @@ Deno.test("loadConfig() skips lookup steps it cannot use and fails on files it w
   const fileAsDir = await configError({ cwd: dir, env: env({ LOGWISP_CONFIG_DIR: "file" }) });
   assert.equal(fileAsDir.issues[0]?.key, "LOGWISP_CONFIG_DIR");
   assert.match(fileAsDir.message, /"[^"]*\/file" is a file, not a directory/);
+  const missingDir = await configError({ cwd: dir, env: env({ LOGWISP_CONFIG_DIR: "nowhere" }) });
+  assert.match(missingDir.message, /LOGWISP_CONFIG_DIR: "[^"]*\/nowhere" does not exist/);
+
+  // HOME is not LogWisp's variable: one it cannot read skips ~/.config, named.
+  const homeless = await loadConfig({
+    cwd: dir,
+    env: (name) => {
+      if (name === "HOME") throw new ConfigError([{ key: "HOME", message: "not valid UTF-8" }]);
+      return undefined;
+    },
+  });
+  assert.deepEqual(homeless.source.kind === "default" && homeless.source.searched, [
+    { path: "~/.config/logwisp.toml", skipped: "HOME is not valid UTF-8" },
+    { path: join(dir, "logwisp.toml") },
+  ]);
 });

@@ -8,7 +8,10 @@ import type { SearchedPlace } from "./types.ts";
 export interface LocateOptions {
   /** The `--config` value, if given. */
   readonly flag?: string | undefined;
-  /** Reads an environment variable; undefined when unset or not permitted. */
+  /**
+   * Reads an environment variable; undefined when unset or not permitted. Throws a
+   * {@linkcode ConfigError} for a value it cannot read.
+   */
   readonly env: (name: string) => string | undefined;
   readonly cwd: string;
 }
@@ -45,9 +48,13 @@ export async function locateConfig(options: LocateOptions): Promise<Location> {
     // The operator named this directory: a file there that cannot be read is an error,
     // not a reason to fall back to the next place.
     const directory = resolve(options.cwd, dir);
-    if ((await probe(directory)).kind === "file") {
-      const message = `${quote(directory)} is a file, not a directory`;
-      throw new ConfigError([{ key: "LOGWISP_CONFIG_DIR", message }]);
+    const kind = (await probe(directory)).kind;
+    if (kind === "file" || kind === "missing") {
+      const problem = kind === "file" ? "is a file, not a directory" : "does not exist";
+      throw new ConfigError([{
+        key: "LOGWISP_CONFIG_DIR",
+        message: `${quote(directory)} ${problem}`,
+      }]);
     }
     const path = join(directory, "logwisp.toml");
     const state = await probe(path);
@@ -57,7 +64,14 @@ export async function locateConfig(options: LocateOptions): Promise<Location> {
     }
     searched.push({ path });
   }
-  const home = env("HOME");
+  let home: string | undefined;
+  try {
+    home = env("HOME");
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    // HOME is not LogWisp's variable: a broken one skips its step instead of stopping startup.
+    searched.push({ path: "~/.config/logwisp.toml", skipped: "HOME is not valid UTF-8" });
+  }
   const candidates: [path: string | undefined, via: string][] = [
     [home && join(home, ".config", "logwisp.toml"), "~/.config"],
     [resolve(options.cwd, "logwisp.toml"), "the working directory"],

@@ -1,7 +1,8 @@
 /**
  * The known key closest to `key`, for a "did you mean" hint; undefined when none is close.
  * Case, `_` and `-` are ignored (`Check-Interval-MS` finds `check_interval_ms`), and so is a
- * missing or wrong unit (`stats_interval` finds `stats_interval_seconds`).
+ * missing or wrong unit (`stats_interval` finds `stats_interval_seconds`); failing that, a
+ * unique prefix (`conf` finds `config`).
  */
 export function suggestKey(key: string, known: readonly string[]): string | undefined {
   const wanted = normalize(key);
@@ -16,7 +17,14 @@ export function suggestKey(key: string, known: readonly string[]): string | unde
       bestDistance = distance;
     }
   }
-  return best;
+  return best ?? uniquePrefixOf(wanted, known);
+}
+
+/** The one known key that starts with `wanted` (`--conf` for `--config`), if just one does. */
+function uniquePrefixOf(wanted: string, known: readonly string[]): string | undefined {
+  if (wanted.length < 2) return undefined;
+  const matches = known.filter((candidate) => normalize(candidate).startsWith(wanted));
+  return matches.length === 1 ? matches[0] : undefined;
 }
 
 function normalize(key: string): string {

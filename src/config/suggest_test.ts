@@ -18,6 +18,13 @@ Deno.test("suggestKey() finds the key behind a missing or wrong unit", () => {
   assert.equal(suggestKey("buffer", known), "buffer_size");
 });
 
+Deno.test("suggestKey() falls back to the one key a prefix starts", () => {
+  const known = ["config", "router", "check", "quiet", "version", "help"];
+  assert.equal(suggestKey("conf", known), "config");
+  assert.equal(suggestKey("ver", known), "version");
+  assert.equal(suggestKey("c", known), undefined);
+});
+
 Deno.test("suggestKey() stays silent when nothing is close", () => {
   const known = ["enabled", "port", "host"];
   assert.equal(suggestKey("tls", known), undefined);

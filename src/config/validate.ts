@@ -317,30 +317,35 @@ function describePathProblem(path: string): string | undefined {
   return undefined;
 }
 
-/** Dot-separated labels of letters, digits, `_` and inner `-`, with an optional final dot. */
-const HOST_NAME = /^[\w]([\w-]*[\w])?(\.[\w]([\w-]*[\w])?)*\.?$/;
+/** Dot-separated labels of letters, digits, `_` and inner `-`. */
+const HOST_NAME = /^\w([\w-]*\w)?(\.\w([\w-]*\w)?)*$/;
 
 /**
  * A bind address as the servers take it: an IPv6 address without brackets, otherwise as
- * written; undefined when `host` is neither a host name nor an IP address. Names that look
- * like IPv4 addresses must be valid ones (`999.1.1.1` is not), as the URL parser decides.
+ * written. Otherwise why `host` is not a host name or IP address, with the URL parser as
+ * judge: a name it would read differently (`127.1`, `0x`, `999.1.1.1`) does not bind as
+ * written, so its reading is offered instead.
  */
-function bindHost(host: string): string | undefined {
+function bindHost(host: string): { bind: string } | { problem: string } {
+  const invalid = { problem: `${quote(host)} is not a host name or IP address` };
   if (host.includes(":")) {
     const bare = /^\[(.*)\]$/.exec(host)?.[1] ?? host;
     // The URL parser knows no zone (`%eth0`), so it checks the address without it.
     const address = /^([^%]*)(%[\w.-]+)?$/.exec(bare)?.[1];
-    return address !== undefined && isUrlHost(`[${address}]`) ? bare : undefined;
+    return address !== undefined && urlHost(`[${address}]`) ? { bind: bare } : invalid;
   }
-  return HOST_NAME.test(host) && isUrlHost(host) ? host : undefined;
+  const read = HOST_NAME.test(host) ? urlHost(host) : undefined;
+  if (read === undefined) return invalid;
+  if (read === host.toLowerCase()) return { bind: host };
+  return { problem: `${invalid.problem} as written: did you mean ${quote(read)}?` };
 }
 
-function isUrlHost(host: string): boolean {
+/** How the URL parser reads `host`, or undefined when it refuses it. */
+function urlHost(host: string): string | undefined {
   try {
-    new URL(`http://${host}/`);
-    return true;
+    return new URL(`http://${host}/`).hostname;
   } catch {
-    return false;
+    return undefined;
   }
 }
 
@@ -350,9 +355,10 @@ function readHost(check: Checker, host: string, key: string): string {
     check.report(key, 'must not be empty: use "0.0.0.0" for all');
     return host;
   }
-  const bound = bindHost(host);
-  if (bound === undefined) check.report(key, `${quote(host)} is not a host name or IP address`);
-  return bound ?? host;
+  const result = bindHost(host);
+  if ("bind" in result) return result.bind;
+  check.report(key, result.problem);
+  return host;
 }
 
 function readUrlPath(
@@ -557,6 +563,7 @@ function join(key: string, name: string): string {
 /** A TOML float as TOML writes it: `8080.0`, `1e+300`, `inf`, `nan`. */
 function describeFloat(value: number): string {
   if (Number.isNaN(value)) return "nan";
+  if (Object.is(value, -0)) return "-0.0";
   if (!Number.isFinite(value)) return value > 0 ? "inf" : "-inf";
   const text = String(value);
   return /^-?\d+$/.test(text) ? `${text}.0` : text;

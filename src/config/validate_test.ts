@@ -487,7 +487,7 @@ Deno.test("validateConfig() takes host names and IP addresses, IPv6 without brac
     validate(STREAM.replace("port = 8080", `port = 8080\nhost = "${host}"`)).streams[0]?.http?.host;
   const accepted: [written: string, bound: string][] = [
     ["localhost", "localhost"],
-    ["Logs.Example.com.", "Logs.Example.com."],
+    ["Logs.Example.com", "Logs.Example.com"],
     ["my_host", "my_host"],
     ["127.0.0.1", "127.0.0.1"],
     ["::", "::"],
@@ -503,25 +503,34 @@ Deno.test("validateConfig() takes host names and IP addresses, IPv6 without brac
     ":",
     "a..b",
     "-a",
+    "localhost.",
+    "127.0.0.1.",
     "[::1",
     "::1]",
     "[abc]",
     "999.1.1.1",
     "1.2.3.4.5",
   ];
+  const problemOf = (host: string) =>
+    issuesOf(STREAM.replace("port = 8080", `port = 8080\nhost = "${host}"`))
+      .map((issue) => `${issue.key}: ${issue.message}`);
   for (const host of refused) {
-    const issues = issuesOf(STREAM.replace("port = 8080", `port = 8080\nhost = "${host}"`));
-    assert.deepEqual(
-      issues.map((issue) => `${issue.key}: ${issue.message}`),
-      [`streams[0].httpserver.host: ${JSON.stringify(host)} is not a host name or IP address`],
-    );
+    assert.deepEqual(problemOf(host), [
+      `streams[0].httpserver.host: ${JSON.stringify(host)} is not a host name or IP address`,
+    ]);
   }
+  // What the URL parser would read differently does not bind as written: its reading is offered.
+  assert.deepEqual(problemOf("127.1"), [
+    'streams[0].httpserver.host: "127.1" is not a host name or IP address as written: ' +
+    'did you mean "127.0.0.1"?',
+  ]);
 });
 
 Deno.test("validateConfig() shows a float where an integer belongs as TOML writes it", () => {
   const floats: [written: string, shown: string][] = [
     ["8080.0", "8080.0"],
     ["1e300", "1e+300"],
+    ["-0.0", "-0.0"],
     ["inf", "inf"],
     ["nan", "nan"],
   ];
