@@ -66,7 +66,8 @@ export function parseCliArgs(args: readonly string[]): CliOptions {
     if (token.kind === "option-terminator") continue;
     if (token.kind === "positional") {
       throw new UsageError(
-        `Unexpected argument ${quote(token.value)}: name a configuration file with --config`,
+        `Unexpected argument ${quote(token.value)}: ` +
+          "LogWisp takes no arguments; name the configuration file with --config",
       );
     }
     const { name, rawName, value } = token;

@@ -66,7 +66,10 @@ Deno.test("parseCliArgs() turns bad command lines into one-line usage errors", (
     [["--router=yes"], /^Option "--router" takes no value$/],
     [["--help=1"], /^Option "--help" takes no value$/],
     [["--version=x"], /^Option "--version" takes no value$/],
-    [["app.toml"], /^Unexpected argument "app\.toml": name a configuration file with --config$/],
+    [
+      ["app.toml"],
+      /^Unexpected argument "app\.toml": LogWisp takes no arguments; name the configuration file with --config$/,
+    ],
     [["don't.toml"], /^Unexpected argument "don't\.toml"/],
     [["--", "app.toml"], /^Unexpected argument "app\.toml"/],
     [["a\nb"], /^Unexpected argument "a\\nb"/],
