@@ -62,7 +62,8 @@ export function parseToml(text: string, file: string): Record<string, unknown> {
       line: error.line,
       column: error.column,
       message: `invalid TOML: ${summary.replace(/^Invalid TOML document: /, "")}`,
-      detail: frame.filter((line) => line.trim() !== "").map((line) => `    ${line}`).join("\n"),
+      detail: frame.filter((line) => line.trim() !== "").map((line) => `    ${printable(line)}`)
+        .join("\n"),
     };
     throw new ConfigError([issue]);
   }
@@ -75,7 +76,22 @@ async function readToml(path: string): Promise<Record<string, unknown>> {
   } catch (error) {
     throw new ConfigError([{ file: path, message: `cannot read: ${fsErrorReason(error)}` }]);
   }
+  if (text.includes("\0")) {
+    throw new ConfigError([{ file: path, message: "not a TOML file: it holds NUL bytes" }]);
+  }
   return parseToml(text, path);
+}
+
+/** Longest TOML line shown under a syntax error. */
+const MAX_SHOWN_LINE = 160;
+
+/** A line of the file as it can be shown on a terminal: control characters escaped, cut short. */
+function printable(line: string): string {
+  const escaped = line.replace(
+    /(?!\t)\p{Cc}/gu,
+    (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`,
+  );
+  return escaped.length > MAX_SHOWN_LINE ? `${escaped.slice(0, MAX_SHOWN_LINE)}…` : escaped;
 }
 
 /**

@@ -196,3 +196,18 @@ Deno.test("loadConfig() skips lookup steps it cannot use and fails on files it w
     { path: join(dir, "logwisp.toml") },
   ]);
 });
+
+Deno.test("loadConfig() keeps a binary or odd file off the terminal", async () => {
+  await using tree = await tempTree({
+    "binary.toml": "\x7fELF\x02\x01\x01\0\0\0",
+    "escape.toml": `[monitor]\ncheck_interval_ms = 1\x1b[31m${"x".repeat(300)}\n`,
+  });
+  const binary = await configError({ cwd: tree.dir, flag: "binary.toml", env: () => undefined });
+  assert.equal(binary.issues[0]?.message, "not a TOML file: it holds NUL bytes");
+
+  const escape = await configError({ cwd: tree.dir, flag: "escape.toml", env: () => undefined });
+  const detail = escape.issues[0]?.detail ?? "";
+  assert.match(detail, /check_interval_ms = 1\\x1b\[31mx+…$/m);
+  assert.ok(!detail.includes("\x1b"), "no raw escape character");
+  assert.ok(detail.split("\n").every((line) => line.length < 200), detail);
+});
