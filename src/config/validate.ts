@@ -130,21 +130,15 @@ function readStreams(
     const table = check.table(item, key, STREAM_KEYS);
     if (!table) return;
 
-    const name = check.string(table, key, "name");
-    if (table.name === undefined) {
-      check.report(`${key}.name`, "required: a unique name made of letters, digits, _ and -");
-    } else if (name === undefined) {
-      // Not a string: already reported.
-    } else if (!NAME_PATTERN.test(name)) {
-      check.report(
-        `${key}.name`,
-        `${
-          quote(name)
-        } is not a valid name: use letters, digits, _ and - (it becomes a URL segment)`,
-      );
-    } else if (namedAt.has(name)) {
+    const name = check.string(table, key, "name", {
+      required: "a unique name made of letters, digits, _ and -",
+    });
+    if (name !== undefined && !NAME_PATTERN.test(name)) {
+      const rule = "use letters, digits, _ and - (it becomes a URL segment)";
+      check.report(`${key}.name`, `${quote(name)} is not a valid name: ${rule}`);
+    } else if (name !== undefined && namedAt.has(name)) {
       check.report(`${key}.name`, `${quote(name)} is already the name of ${namedAt.get(name)}`);
-    } else {
+    } else if (name !== undefined) {
       namedAt.set(name, key);
     }
 
@@ -220,10 +214,8 @@ function readTargets(
     const targetKey = `${key}[${index}]`;
     const table = check.table(item, targetKey, TARGET_KEYS);
     if (!table) return;
-    const path = check.string(table, targetKey, "path");
-    const pathProblem = path === undefined
-      ? table.path === undefined ? "required: a file or directory path" : undefined
-      : describePathProblem(path);
+    const path = check.string(table, targetKey, "path", { required: "a file or directory path" });
+    const pathProblem = path === undefined ? undefined : describePathProblem(path);
     if (pathProblem) check.report(`${targetKey}.path`, pathProblem);
     const isFile = check.boolean(table, targetKey, "is_file", false);
     const pattern = check.string(table, targetKey, "pattern");
@@ -241,7 +233,7 @@ function readTargets(
         check.report(`${targetKey}.pattern`, message.charAt(0).toLowerCase() + message.slice(1));
       }
     }
-    if (!path || pathProblem) return;
+    if (path === undefined || pathProblem) return;
     const absolute = resolve(options.cwd, path);
     if (options.readable && !options.readable(absolute)) {
       check.report(`${targetKey}.path`, outsideReadPermission(absolute));
@@ -500,8 +492,17 @@ class Checker {
     return value;
   }
 
-  string(table: Table, key: string, name: string): string | undefined {
+  /** The string at `name`; when absent and `required` is given, reports it as required. */
+  string(
+    table: Table,
+    key: string,
+    name: string,
+    options: { required?: string } = {},
+  ): string | undefined {
     const value = table[name];
+    if (value === undefined && options.required) {
+      this.report(join(key, name), `required: ${options.required}`);
+    }
     if (value === undefined || typeof value === "string") return value;
     this.report(join(key, name), `expected a string, got ${describe(value)}`);
     return undefined;
