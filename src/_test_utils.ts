@@ -5,7 +5,8 @@
  * @module
  */
 import { join } from "node:path";
-import type { HttpServerConfig } from "./config/types.ts";
+import { DEFAULT_LIMITS, DEFAULTS, NO_AUTH, OPEN_ACCESS } from "./config/defaults.ts";
+import type { HttpServerConfig, ServerConfig } from "./config/types.ts";
 
 /**
  * Waits until `condition` holds, checking every `intervalMs` (default 5); fails after the
@@ -147,14 +148,37 @@ export class SseReader {
   }
 }
 
-/** An HTTP server config on 127.0.0.1 with the defaults of SPEC §2 and no heartbeat. */
-export function httpServerConfig(overrides: Partial<HttpServerConfig> = {}): HttpServerConfig {
+/** A TCP server config on 127.0.0.1, port 0, with the defaults and no heartbeat. */
+export function tcpServerConfig(overrides: Partial<ServerConfig> = {}): ServerConfig {
   return {
     host: "127.0.0.1",
     port: 0,
+    ...DEFAULT_LIMITS,
+    auth: NO_AUTH,
+    access: OPEN_ACCESS,
     bufferSize: 1000,
+    bufferBytes: DEFAULTS.bufferBytes,
+    slowClientTimeoutSeconds: DEFAULTS.slowClientTimeoutSeconds,
+    heartbeat: {
+      enabled: false,
+      intervalSeconds: 30,
+      includeTimestamp: true,
+      includeStats: false,
+      format: "json",
+    },
+    ...overrides,
+  };
+}
+
+/** An HTTP server config on 127.0.0.1, port 0, with the defaults and no heartbeat. */
+export function httpServerConfig(overrides: Partial<HttpServerConfig> = {}): HttpServerConfig {
+  return {
+    ...tcpServerConfig(),
     streamPath: "/stream",
     statusPath: "/status",
+    wsPath: DEFAULTS.wsPath,
+    metricsPath: DEFAULTS.metricsPath,
+    viewerPath: DEFAULTS.viewerPath,
     heartbeat: {
       enabled: false,
       intervalSeconds: 30,

@@ -1,5 +1,5 @@
 import { quote } from "../config/config_error.ts";
-import type { Config, HeartbeatConfig, ServerConfig } from "../config/types.ts";
+import type { Config, HeartbeatConfig, MonitorConfig, ServerConfig } from "../config/types.ts";
 import { formatAddress } from "../server/http_server.ts";
 
 /** Human description of where the configuration came from, for `--check` and startup. */
@@ -23,18 +23,7 @@ export function formatCheckSummary(config: Config, options: { router: boolean })
   for (const stream of config.streams) {
     const { monitor, tcp, http } = stream;
     lines.push(`stream "${stream.name}"`);
-    for (const target of monitor.targets) {
-      lines.push(
-        target.isFile
-          ? `  target   file ${target.path}`
-          : `  target   directory ${target.path}, files matching ${quote(target.pattern)}`,
-      );
-    }
-    lines.push(
-      `  monitor  check every ${monitor.checkIntervalMs} ms, files present at startup read from ` +
-        `the ${monitor.readFrom}, lines cut at ${monitor.maxLineBytes} bytes` +
-        (monitor.fsEvents ? "" : ", no file-system events (polling only)"),
-    );
+    if (monitor) lines.push(...describeMonitor(monitor));
     if (tcp) lines.push(`  tcp      ${address(tcp)}  ${serverDetails(tcp)}`);
     if (http) {
       const prefix = options.router ? `/${stream.name}` : "";
@@ -53,6 +42,20 @@ export function formatCheckSummary(config: Config, options: { router: boolean })
   lines.push(`Console statistics: ${stats > 0 ? `every ${stats} s` : "off"}`);
   lines.push("Configuration OK");
   return lines.join("\n") + "\n";
+}
+
+function describeMonitor(monitor: MonitorConfig): string[] {
+  const lines = monitor.targets.map((target) =>
+    target.isFile
+      ? `  target   file ${target.path}`
+      : `  target   directory ${target.path}, files matching ${quote(target.pattern)}`
+  );
+  lines.push(
+    `  monitor  check every ${monitor.checkIntervalMs} ms, files present at startup read from ` +
+      `the ${monitor.readFrom}, lines cut at ${monitor.maxLineBytes} bytes` +
+      (monitor.fsEvents ? "" : ", no file-system events (polling only)"),
+  );
+  return lines;
 }
 
 function address(server: { host: string; port: number }): string {

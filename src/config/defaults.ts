@@ -1,4 +1,4 @@
-import type { Config, ConfigSource } from "./types.ts";
+import type { AccessConfig, AuthConfig, Config, ConfigSource, ListenerLimits } from "./types.ts";
 
 /** Default of every optional key (SPEC §2.2). `config.example.toml` documents the same values. */
 export const DEFAULTS = {
@@ -10,6 +10,14 @@ export const DEFAULTS = {
   bufferSize: 1000,
   streamPath: "/stream",
   statusPath: "/status",
+  wsPath: "/ws",
+  metricsPath: "/metrics",
+  viewerPath: "/",
+  bufferBytes: 8 * 1024 * 1024,
+  slowClientTimeoutSeconds: 30,
+  maxConnections: 1024,
+  maxConnectionsPerIp: 64,
+  headerTimeoutSeconds: 10,
   heartbeatIntervalSeconds: 30,
   statsIntervalSeconds: 30,
 } as const;
@@ -20,9 +28,33 @@ export const LIMITS = {
   maxLineBytes: { min: 1, max: 67_108_864 },
   port: { min: 1, max: 65_535 },
   bufferSize: { min: 1, max: 1_000_000 },
+  bufferBytes: { min: 1024, max: 1_073_741_824 },
+  slowClientTimeoutSeconds: { min: 1, max: 86_400 },
+  maxConnections: { min: 1, max: 1_000_000 },
+  headerTimeoutSeconds: { min: 1, max: 3600 },
   heartbeatIntervalSeconds: { min: 1, max: 86_400 },
   statsIntervalSeconds: { min: 0, max: 86_400 },
 } as const;
+
+/** Connection limits when none are configured. */
+export const DEFAULT_LIMITS: ListenerLimits = {
+  maxConnections: DEFAULTS.maxConnections,
+  maxConnectionsPerIp: DEFAULTS.maxConnectionsPerIp,
+  headerTimeoutSeconds: DEFAULTS.headerTimeoutSeconds,
+};
+
+/** No authentication. */
+export const NO_AUTH: AuthConfig = { type: "none" };
+
+/** Everyone may connect, as often as they like; browsers on any origin may read. */
+export const OPEN_ACCESS: AccessConfig = {
+  allow: [],
+  deny: [],
+  trustedProxies: [],
+  connectionsPerMinutePerIp: 0,
+  authFailuresPerMinutePerIp: 10,
+  corsOrigins: ["*"],
+};
 
 /**
  * The configuration used when no file is found: stream `default` follows `*.log` in the
@@ -43,9 +75,17 @@ export function builtinConfig(cwd: string, source: ConfigSource): Config {
       http: {
         host: DEFAULTS.host,
         port: 8080,
+        ...DEFAULT_LIMITS,
+        auth: NO_AUTH,
+        access: OPEN_ACCESS,
         bufferSize: DEFAULTS.bufferSize,
+        bufferBytes: DEFAULTS.bufferBytes,
+        slowClientTimeoutSeconds: DEFAULTS.slowClientTimeoutSeconds,
         streamPath: DEFAULTS.streamPath,
         statusPath: DEFAULTS.statusPath,
+        wsPath: DEFAULTS.wsPath,
+        metricsPath: DEFAULTS.metricsPath,
+        viewerPath: DEFAULTS.viewerPath,
         heartbeat: {
           enabled: true,
           intervalSeconds: DEFAULTS.heartbeatIntervalSeconds,
@@ -55,7 +95,16 @@ export function builtinConfig(cwd: string, source: ConfigSource): Config {
         },
       },
     }],
-    router: { host: DEFAULTS.host, port: 8080 },
+    router: {
+      host: DEFAULTS.host,
+      port: 8080,
+      ...DEFAULT_LIMITS,
+      auth: NO_AUTH,
+      access: OPEN_ACCESS,
+      metricsPath: DEFAULTS.metricsPath,
+      viewerPath: DEFAULTS.viewerPath,
+    },
+    audit: { enabled: false, file: "" },
     console: { statsIntervalSeconds: DEFAULTS.statsIntervalSeconds },
   };
 }

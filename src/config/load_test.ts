@@ -78,7 +78,7 @@ Deno.test("loadConfig() looks for the file in the order of SPEC §2.1", async (t
     ]);
     const [stream] = config.streams;
     assert.equal(stream?.name, "default");
-    assert.deepEqual(stream?.monitor.targets, [{ path: dir, pattern: "*.log", isFile: false }]);
+    assert.deepEqual(stream?.monitor?.targets, [{ path: dir, pattern: "*.log", isFile: false }]);
     assert.equal(stream?.http?.port, 8080);
     assert.equal(stream?.http?.streamPath, "/stream");
     assert.equal(stream?.http?.statusPath, "/status");
@@ -137,14 +137,14 @@ Deno.test("loadConfig() loads config.example.toml as written and freezes the res
   assert.deepEqual(config.streams.map((stream) => stream.name), ["app", "system"]);
   const [app, system] = config.streams;
   assert.equal(app?.http?.bufferSize, 2000);
-  assert.equal(app?.monitor.targets.length, 2);
-  assert.equal(system?.monitor.checkIntervalMs, 50);
+  assert.equal(app?.monitor?.targets.length, 2);
+  assert.equal(system?.monitor?.checkIntervalMs, 50);
   assert.equal(system?.tcp?.port, 9090);
   assert.equal(system?.tcp?.bufferSize, 5000);
   assert.equal(system?.http?.streamPath, "/logs");
   assert.equal(system?.http?.statusPath, "/health");
   assert.ok(Object.isFrozen(config));
-  assert.ok(Object.isFrozen(app?.monitor.targets[0]));
+  assert.ok(Object.isFrozen(app?.monitor?.targets[0]));
   assert.throws(() => {
     (config.streams as unknown as unknown[]).push({});
   }, TypeError);

@@ -1,14 +1,15 @@
 import { resolve } from "node:path";
 import { compileGlob } from "../monitor/glob.ts";
-import { ConfigError, type ConfigIssue, quote } from "./config_error.ts";
-import { DEFAULTS, LIMITS } from "./defaults.ts";
+import { Checker, describe, type Table } from "./checker.ts";
+import { ConfigError, quote } from "./config_error.ts";
+import { DEFAULT_LIMITS, DEFAULTS, LIMITS, NO_AUTH, OPEN_ACCESS } from "./defaults.ts";
 import { outsideReadPermission } from "./permissions.ts";
-import { suggestKey } from "./suggest.ts";
 import type {
   Config,
   HeartbeatConfig,
   HeartbeatFormat,
   HttpServerConfig,
+  ListenerLimits,
   MonitorConfig,
   ReadFrom,
   RouterConfig,
@@ -29,16 +30,32 @@ export interface ValidateOptions {
   readonly readable?: (path: string) => boolean;
 }
 
-type Table = Record<string, unknown>;
-type Bounds = { readonly min: number; readonly max: number };
-
 const TOP_KEYS = ["monitor", "streams", "router", "console"];
 const GLOBAL_MONITOR_KEYS = ["check_interval_ms", "fs_events"];
 const STREAM_KEYS = ["name", "monitor", "tcpserver", "httpserver"];
 const MONITOR_KEYS = ["check_interval_ms", "targets", "read_from", "max_line_bytes", "fs_events"];
 const TARGET_KEYS = ["path", "pattern", "is_file"];
-const TCP_KEYS = ["enabled", "host", "port", "buffer_size", "heartbeat"];
-const HTTP_KEYS = [...TCP_KEYS, "stream_path", "status_path"];
+const LIMIT_KEYS = ["max_connections", "max_connections_per_ip", "header_timeout_seconds"];
+const TCP_KEYS = [
+  "enabled",
+  "host",
+  "port",
+  "buffer_size",
+  "buffer_bytes",
+  "slow_client_timeout_seconds",
+  "max_connections",
+  "max_connections_per_ip",
+  "heartbeat",
+];
+const HTTP_KEYS = [
+  ...TCP_KEYS,
+  "header_timeout_seconds",
+  "stream_path",
+  "status_path",
+  "ws_path",
+  "metrics_path",
+  "viewer_path",
+];
 const HEARTBEAT_KEYS = [
   "enabled",
   "interval_seconds",
@@ -46,7 +63,7 @@ const HEARTBEAT_KEYS = [
   "include_stats",
   "format",
 ];
-const ROUTER_KEYS = ["port", "host"];
+const ROUTER_KEYS = ["port", "host", ...LIMIT_KEYS, "metrics_path", "viewer_path"];
 const CONSOLE_KEYS = ["stats_interval_seconds"];
 
 const NAME_PATTERN = /^[A-Za-z0-9_-]+$/;
@@ -92,6 +109,7 @@ export function validateConfig(document: Table, options: ValidateOptions): Omit<
   return {
     streams: streams.map(({ config }) => config),
     ...(router && { router: router.config }),
+    audit: { enabled: false, file: "" },
     console: { statsIntervalSeconds },
   };
 }
@@ -263,16 +281,103 @@ function readHttpServer(
 ): ReadServer<HttpServerConfig> {
   const table = check.table(value, key, HTTP_KEYS);
   if (!table) return { enabled: false };
-  const streamPath = readUrlPath(check, table, key, "stream_path", DEFAULTS.streamPath);
-  const statusPath = readUrlPath(check, table, key, "status_path", DEFAULTS.statusPath);
-  if (streamPath === statusPath) {
+  const paths = readEndpointPaths(check, table, key, {
+    stream_path: DEFAULTS.streamPath,
+    status_path: DEFAULTS.statusPath,
+    ws_path: DEFAULTS.wsPath,
+    metrics_path: DEFAULTS.metricsPath,
+    viewer_path: DEFAULTS.viewerPath,
+  });
+  const { enabled, config } = readServer(check, table, key, "http");
+  if (!config) return { enabled };
+  return {
+    enabled,
+    config: {
+      ...config,
+      headerTimeoutSeconds: readLimits(check, table, key).headerTimeoutSeconds,
+      streamPath: paths.stream_path,
+      statusPath: paths.status_path,
+      wsPath: paths.ws_path,
+      metricsPath: paths.metrics_path,
+      viewerPath: paths.viewer_path,
+    },
+  };
+}
+
+/** Paths LogWisp serves on every HTTP listener, whatever the configuration says. */
+const FIXED_PATHS = ["/healthz", "/readyz"];
+/** Endpoints that may be turned off with `""`. */
+const OPTIONAL_PATHS = ["ws_path", "metrics_path", "viewer_path"];
+
+/**
+ * The endpoint paths of an HTTP listener: each a URL path without dot segments (a client
+ * normalizes those away, so such a path can never be reached), all different, none of them
+ * `/healthz` or `/readyz`.
+ */
+function readEndpointPaths<K extends string>(
+  check: Checker,
+  table: Table,
+  key: string,
+  defaults: Record<K, string>,
+): Record<K, string> {
+  const paths = {} as Record<K, string>;
+  const usedBy = new Map<string, string>(FIXED_PATHS.map((path) => [path, "built in"]));
+  for (const name of Object.keys(defaults) as K[]) {
+    const path = readUrlPath(
+      check,
+      table,
+      key,
+      name,
+      defaults[name],
+      OPTIONAL_PATHS.includes(name),
+    );
+    paths[name] = path;
+    if (path === "") continue;
+    const other = usedBy.get(path);
+    if (other === "built in") {
+      check.report(`${key}.${name}`, `${quote(path)} is a built-in endpoint: choose another path`);
+    } else if (other !== undefined) {
+      check.report(`${key}.${name}`, `${quote(path)} is also the ${other}: they must differ`);
+    } else {
+      usedBy.set(path, name);
+    }
+  }
+  return paths;
+}
+
+/** `max_connections`, `max_connections_per_ip` and `header_timeout_seconds` of a listener. */
+function readLimits(check: Checker, table: Table, key: string): ListenerLimits {
+  const maxConnections = check.integer(
+    table,
+    key,
+    "max_connections",
+    LIMITS.maxConnections,
+    DEFAULT_LIMITS.maxConnections,
+  );
+  const maxConnectionsPerIp = check.integer(
+    table,
+    key,
+    "max_connections_per_ip",
+    LIMITS.maxConnections,
+    Math.min(DEFAULT_LIMITS.maxConnectionsPerIp, maxConnections),
+  );
+  if (maxConnectionsPerIp > maxConnections) {
     check.report(
-      `${key}.stream_path`,
-      `${quote(streamPath)} is also the status_path: they must differ`,
+      `${key}.max_connections_per_ip`,
+      `${maxConnectionsPerIp} is more than max_connections (${maxConnections})`,
     );
   }
-  const { enabled, config } = readServer(check, table, key, "http");
-  return config ? { enabled, config: { ...config, streamPath, statusPath } } : { enabled };
+  return {
+    maxConnections,
+    maxConnectionsPerIp,
+    headerTimeoutSeconds: check.integer(
+      table,
+      key,
+      "header_timeout_seconds",
+      LIMITS.headerTimeoutSeconds,
+      DEFAULT_LIMITS.headerTimeoutSeconds,
+    ),
+  };
 }
 
 function readServer(
@@ -294,9 +399,37 @@ function readServer(
     LIMITS.bufferSize,
     DEFAULTS.bufferSize,
   );
+  const bufferBytes = check.integer(
+    table,
+    key,
+    "buffer_bytes",
+    LIMITS.bufferBytes,
+    DEFAULTS.bufferBytes,
+  );
+  const slowClientTimeoutSeconds = check.integer(
+    table,
+    key,
+    "slow_client_timeout_seconds",
+    LIMITS.slowClientTimeoutSeconds,
+    DEFAULTS.slowClientTimeoutSeconds,
+  );
+  const limits = readLimits(check, table, key);
   const heartbeat = readHeartbeat(check, table.heartbeat, `${key}.heartbeat`, kind);
   if (!enabled || port === undefined) return { enabled };
-  return { enabled, config: { host, port, bufferSize, heartbeat } };
+  return {
+    enabled,
+    config: {
+      host,
+      port,
+      ...limits,
+      auth: NO_AUTH,
+      access: OPEN_ACCESS,
+      bufferSize,
+      bufferBytes,
+      slowClientTimeoutSeconds,
+      heartbeat,
+    },
+  };
 }
 
 /** Why `path` cannot be a target path, or undefined when it can. */
@@ -359,12 +492,21 @@ function readUrlPath(
   key: string,
   name: string,
   fallback: string,
+  optional = false,
 ): string {
   const path = check.string(table, key, name) ?? fallback;
+  if (optional && path === "") return path;
   if (!URL_PATH_PATTERN.test(path)) {
     check.report(
       `${key}.${name}`,
-      `${quote(path)} is not a URL path: start with "/" and use no spaces, "?" or "#"`,
+      `${quote(path)} is not a URL path: start with "/" and use no spaces, "?" or "#"` +
+        (optional ? ' ("" turns it off)' : ""),
+    );
+  } else if (/(^|\/)\.\.?(\/|$)/.test(path.slice(1)) || /%2e/i.test(path) || path.includes("//")) {
+    check.report(
+      `${key}.${name}`,
+      `${quote(path)} has an empty, "." or ".." segment, which clients normalize away: ` +
+        "it could never be reached",
     );
   }
   return path;
@@ -413,16 +555,28 @@ function readRouter(
   const port = check.optionalInteger(table, "router", "port", LIMITS.port);
   const written = check.string(table, "router", "host");
   const host = written === undefined ? undefined : readHost(check, written, "router.host");
+  const paths = readEndpointPaths(check, table, "router", {
+    status: "/status",
+    metrics_path: DEFAULTS.metricsPath,
+    viewer_path: DEFAULTS.viewerPath,
+  });
+  const listener = {
+    ...readLimits(check, table, "router"),
+    auth: NO_AUTH,
+    access: OPEN_ACCESS,
+    metricsPath: paths.metrics_path,
+    viewerPath: paths.viewer_path,
+  };
   const first = streams.find(({ config }) => config.http);
   if (port !== undefined) {
     return {
-      config: { host: host ?? first?.config.http?.host ?? DEFAULTS.host, port },
+      config: { host: host ?? first?.config.http?.host ?? DEFAULTS.host, port, ...listener },
       portKey: "router.port",
     };
   }
   if (first?.config.http) {
     return {
-      config: { host: host ?? first.config.http.host, port: first.config.http.port },
+      config: { host: host ?? first.config.http.host, port: first.config.http.port, ...listener },
       portKey: `router.port (default: ${first.key}.httpserver.port)`,
     };
   }
@@ -456,132 +610,4 @@ function checkPorts(
     if (first === undefined) owner.set(port, key);
     else check.report(key.replace(/ \(.*\)$/, ""), `port ${port} is already used by ${first}`);
   }
-}
-
-/** Reads typed values out of tables, recording an issue for each problem. */
-class Checker {
-  readonly issues: ConfigIssue[] = [];
-  readonly #file: string | undefined;
-
-  constructor(file: string | undefined) {
-    this.#file = file;
-  }
-
-  report(key: string, message: string): void {
-    this.issues.push({ ...(this.#file !== undefined && { file: this.#file }), key, message });
-  }
-
-  /** The table at `key` (absent → `{}`); reports unknown keys with a "did you mean" hint. */
-  table(
-    value: unknown,
-    key: string,
-    known: readonly string[],
-    options: { hint?: (key: string) => string | undefined } = {},
-  ): Table | undefined {
-    if (value === undefined) return {};
-    if (!isTable(value)) {
-      this.report(key, `expected a table, got ${describe(value)}`);
-      return undefined;
-    }
-    for (const name of Object.keys(value)) {
-      if (known.includes(name)) continue;
-      const close = suggestKey(name, known);
-      const hint = options.hint?.(name) ?? (close && `did you mean "${close}"?`);
-      this.report(join(key, name), `unknown key${hint ? `: ${hint}` : ""}`);
-    }
-    return value;
-  }
-
-  /** The string at `name`; when absent and `required` is given, reports it as required. */
-  string(
-    table: Table,
-    key: string,
-    name: string,
-    options: { required?: string } = {},
-  ): string | undefined {
-    const value = table[name];
-    if (value === undefined && options.required) {
-      this.report(join(key, name), `required: ${options.required}`);
-    }
-    if (value === undefined || typeof value === "string") return value;
-    this.report(join(key, name), `expected a string, got ${describe(value)}`);
-    return undefined;
-  }
-
-  boolean(table: Table, key: string, name: string, fallback: boolean): boolean {
-    const value = table[name];
-    if (value === undefined) return fallback;
-    if (typeof value === "boolean") return value;
-    this.report(join(key, name), `expected true or false, got ${describe(value)}`);
-    return fallback;
-  }
-
-  integer(table: Table, key: string, name: string, bounds: Bounds, fallback: number): number {
-    return this.optionalInteger(table, key, name, bounds) ?? fallback;
-  }
-
-  optionalInteger(table: Table, key: string, name: string, bounds: Bounds): number | undefined {
-    const value = table[name];
-    if (value === undefined) return undefined;
-    // TOML integers arrive as bigint (see parseToml); a number here was written as a float.
-    if (typeof value === "bigint") {
-      if (value >= bounds.min && value <= bounds.max) return Number(value);
-      this.report(
-        join(key, name),
-        `${value} is out of range: expected ${bounds.min} to ${bounds.max}`,
-      );
-      return undefined;
-    }
-    this.report(
-      join(key, name),
-      `expected an integer from ${bounds.min} to ${bounds.max}, got ${describe(value)}`,
-    );
-    return undefined;
-  }
-
-  choice<T extends string>(
-    table: Table,
-    key: string,
-    name: string,
-    choices: readonly T[],
-    fallback: T,
-    options: { hint?: string } = {},
-  ): T {
-    const value = table[name];
-    if (value === undefined) return fallback;
-    if (choices.includes(value as T)) return value as T;
-    const expected = choices.map((choice) => `"${choice}"`).join(" or ");
-    const hint = options.hint ? ` (${options.hint})` : "";
-    this.report(join(key, name), `expected ${expected}${hint}, got ${describe(value)}`);
-    return fallback;
-  }
-}
-
-function join(key: string, name: string): string {
-  return key ? `${key}.${name}` : name;
-}
-
-/** A TOML float as TOML writes it: `8080.0`, `1e+300`, `inf`, `nan`. */
-function describeFloat(value: number): string {
-  if (Number.isNaN(value)) return "nan";
-  if (Object.is(value, -0)) return "-0.0";
-  if (!Number.isFinite(value)) return value > 0 ? "inf" : "-inf";
-  const text = String(value);
-  return /^-?\d+$/.test(text) ? `${text}.0` : text;
-}
-
-function isTable(value: unknown): value is Table {
-  if (typeof value !== "object" || value === null) return false;
-  const prototype = Object.getPrototypeOf(value);
-  return prototype === null || prototype === Object.prototype;
-}
-
-/** A value as a message shows it: strings quoted, floats as floats, containers by kind. */
-function describe(value: unknown): string {
-  if (typeof value === "string") return quote(value);
-  if (typeof value === "number") return describeFloat(value);
-  if (Array.isArray(value)) return "an array";
-  if (isTable(value)) return "a table";
-  if (value instanceof Date) return "a date";
-  return typeof value === "object" ? "an object" : String(value);
 }

@@ -1,22 +1,11 @@
 import assert from "node:assert/strict";
-import { TcpLines, waitFor, within } from "../_test_utils.ts";
+import { TcpLines, tcpServerConfig, waitFor, within } from "../_test_utils.ts";
 import type { ServerConfig } from "../config/types.ts";
 import type { LogEntry } from "../entry/entry.ts";
 import { Hub } from "../stream/hub.ts";
 import { serveTcp } from "./tcp_server.ts";
 
-const CONFIG: ServerConfig = {
-  host: "127.0.0.1",
-  port: 0,
-  bufferSize: 50,
-  heartbeat: {
-    enabled: false,
-    intervalSeconds: 30,
-    includeTimestamp: true,
-    includeStats: false,
-    format: "json",
-  },
-};
+const CONFIG: ServerConfig = tcpServerConfig({ bufferSize: 50 });
 const entry = (message: string): LogEntry => ({ time: "t", source: "a.log", message });
 
 Deno.test("TCP server sends NDJSON, ignores client input, and flushes then closes at shutdown", async () => {

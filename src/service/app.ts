@@ -126,7 +126,8 @@ function endpointLines(
     if (tcp && service.tcpPort !== undefined) {
       parts.push(`tcp://${displayHost(tcp.host)}:${service.tcpPort}`);
     }
-    const targets = monitor.targets.length === 1 ? "1 target" : `${monitor.targets.length} targets`;
+    const count = monitor?.targets.length ?? 0;
+    const targets = count === 1 ? "1 target" : `${count} targets`;
     return `stream "${name}" (${targets}): ${parts.join(", ")}`;
   });
   if (router) {

@@ -70,6 +70,7 @@ export class StreamService {
       throw error;
     }
     const { config, log } = options;
+    if (!config.monitor) throw new StartupError(`stream "${config.name}": no monitor configured`);
     service.#monitor = await Monitor.start({
       config: config.monitor,
       onEntries: (entries) => service.#hub.publishAll(entries),
