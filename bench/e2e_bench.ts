@@ -304,10 +304,9 @@ async function writePaced(path: string): Promise<number> {
 /** The parts of `GET /status` the benchmark reads. */
 export interface Status {
   server: { active_clients: number };
-  monitor: { active_watchers: number; total_entries: number };
+  monitor: { active_watchers: number; total_entries: number; dropped_entries: number };
   delivery: {
     last_sequence: number;
-    dropped_entries: number;
     clients: { transport: string; dropped_entries: number }[];
   };
 }
@@ -516,7 +515,14 @@ async function logwispThroughput(
   const label = transport.toUpperCase();
   const client = await connect(logwisp, transport, false);
   try {
-    const before = (await logwisp.status()).delivery;
+    const snapshot = async () => {
+      const status = await logwisp.status();
+      return {
+        last_sequence: status.delivery.last_sequence,
+        dropped_entries: status.monitor.dropped_entries,
+      };
+    };
+    const before = await snapshot();
     const startedAt = await writeBurst(logPath, payload);
     let expected = THROUGHPUT_LINES;
     let dropped = 0;
@@ -527,7 +533,7 @@ async function logwispThroughput(
       // Status costs LogWisp work: ask at most every 100 ms, only while entries are missing.
       if (published || performance.now() - lastPoll < 100) return false;
       lastPoll = performance.now();
-      const now = (await logwisp.status()).delivery;
+      const now = await snapshot();
       if (now.last_sequence - before.last_sequence < THROUGHPUT_LINES) return false;
       published = true;
       dropped = now.dropped_entries - before.dropped_entries;
@@ -541,7 +547,7 @@ async function logwispThroughput(
         } s`,
     });
     if (!published) {
-      dropped = (await logwisp.status()).delivery.dropped_entries - before.dropped_entries;
+      dropped = (await snapshot()).dropped_entries - before.dropped_entries;
     }
     const seconds = (client.tally.lastAt - startedAt) / 1000;
     return {

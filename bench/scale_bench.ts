@@ -166,7 +166,7 @@ async function fanout(dir: string): Promise<Figures> {
       timeoutMs: 10_000,
       message: "connected events",
     });
-    const before = (await server.status()).delivery.dropped_entries;
+    const before = (await server.status()).monitor.dropped_entries;
     const startedAt = performance.now();
     let written = 0;
     const cpu = await cpuPercent(server.pid, async () => written = await writeSteady(logPath));
@@ -177,7 +177,7 @@ async function fanout(dir: string): Promise<Figures> {
     let still = 0;
     await waitFor(async () => {
       const status = await server.status();
-      dropped = status.delivery.dropped_entries - before;
+      dropped = status.monitor.dropped_entries - before;
       const now = received();
       still = now === seen ? still + 1 : 0;
       seen = now;

@@ -7,6 +7,9 @@
 import { join } from "node:path";
 import { DEFAULT_LIMITS, DEFAULTS, NO_AUTH, OPEN_ACCESS } from "./config/defaults.ts";
 import type { HttpServerConfig, ServerConfig } from "./config/types.ts";
+import type { ClientInfo } from "./server/http_server.ts";
+import { runEventIds } from "./stream/event_ids.ts";
+import { Hub } from "./stream/hub.ts";
 
 /**
  * Waits until `condition` holds, checking every `intervalMs` (default 5); fails after the
@@ -147,6 +150,21 @@ export class SseReader {
     await this.#reader.cancel();
   }
 }
+
+/** The run (epoch ms) of test hubs' event ids: ids read `1700000000000-<seq>`. */
+export const TEST_RUN = 1_700_000_000_000;
+
+/** A hub numbering entries like a LogWisp started at {@linkcode TEST_RUN}, with a ring of `ring` entries. */
+export function testHub(ring = 1000): Hub {
+  return new Hub({ ids: runEventIds(TEST_RUN), ring: { entries: ring, bytes: 64 << 20 } });
+}
+
+/** A client as handlers see one: from 10.0.0.1:5555, over plain TCP. */
+export const TEST_CLIENT: ClientInfo = {
+  peer: { address: "10.0.0.1", port: 5555 },
+  remoteAddr: "10.0.0.1:5555",
+  secure: false,
+};
 
 /** A TCP server config on 127.0.0.1, port 0, with the defaults and no heartbeat. */
 export function tcpServerConfig(overrides: Partial<ServerConfig> = {}): ServerConfig {

@@ -44,8 +44,35 @@ export function clockPrefix(date: Date = new Date()): string {
   return `[${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}]`;
 }
 
+/**
+ * Characters that must not reach a terminal or a log file raw: C0 and C1 controls (line
+ * breaks, ESC), DEL, and the Unicode line separators and bidirectional overrides that can
+ * make text display as something else.
+ */
+const UNPRINTABLE =
+  /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+
+function escapeChar(char: string): string {
+  const code = char.charCodeAt(0);
+  return code < 0x100 ? `\\x${code.toString(16).padStart(2, "0")}` : `\\u${code.toString(16)}`;
+}
+
+/**
+ * A value as LogWisp prints it about a path, a name or a client: in double quotes, with
+ * control characters, escape sequences and line breaks escaped, so that a file name cannot
+ * forge a log line or drive a terminal.
+ */
+export function quote(value: string): string {
+  return JSON.stringify(value).replace(UNPRINTABLE, escapeChar);
+}
+
+/** `text` with every unprintable character escaped: one line, however it was built. */
+export function printable(text: string): string {
+  return text.replace(UNPRINTABLE, escapeChar);
+}
+
 /** The process log: one line per message on stderr, warnings and errors marked. */
 export function stderrLog(level: LogLevel, message: string): void {
   const mark = level === "info" ? "" : ` ${level.toUpperCase()}`;
-  writeStderr(`${clockPrefix()}${mark} ${message}\n`);
+  writeStderr(`${clockPrefix()}${mark} ${printable(message)}\n`);
 }

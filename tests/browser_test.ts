@@ -97,9 +97,12 @@ port = ${port}
         timeoutMs: 15_000,
         message: seen,
       });
-      assert.deepEqual(reports.filter((report) => report.kind === "message").map((r) => r.data), [
-        { id: "1", level: "WARN", message: "WARN disk almost full" },
-        { id: "2", message: "plain line" },
+      const messages = reports.filter((report) => report.kind === "message")
+        .map((r) => r.data as { id: string });
+      const run = messages[0]?.id.split("-")[0];
+      assert.deepEqual(messages, [
+        { id: `${run}-1`, level: "WARN", message: "WARN disk almost full" },
+        { id: `${run}-2`, message: "plain line" },
       ]);
       const status = await getJson(`http://127.0.0.1:${port}/status`) as {
         server: { active_clients: number };

@@ -106,7 +106,7 @@ Deno.test("the original README example serves curl -N, nc, EventSource and statu
     assert.equal(bySource["worker.log"].message, "job");
     assert.match(curl.lines[0]!, /^retry: 3000$/);
     assert.equal(curl.lines[1], "event: connected");
-    assert.ok(curl.lines.some((line) => line === "id: 1"));
+    assert.ok(curl.lines.some((line) => /^id: \d+-1$/.test(line)), "ids carry the run");
 
     const lines = (await nc.waitForLines(/^\{/, 2)).map((line) => JSON.parse(line));
     assert.deepEqual(lines.map((entry) => entry.message).sort(), [
@@ -138,7 +138,12 @@ Deno.test("the original README example serves curl -N, nc, EventSource and statu
     );
     assert.equal(watchers[join(dir.path, "myapp/worker.log")].entries_read, 1);
     const health: Json = await getJson(`${system}/health`);
-    assert.deepEqual(health.tcp, { port: ports.systemTcp, active_clients: 1 });
+    assert.deepEqual(health.tcp, {
+      port: ports.systemTcp,
+      active_clients: 1,
+      connections: 1,
+      refused_connections: {},
+    });
     assert.equal(health.monitor.active_watchers, 2);
 
     const exit = await logwisp.stop();
@@ -249,7 +254,7 @@ Deno.test("fan-out: 50 SSE + 50 TCP clients get every entry in order; a stuck cl
         }),
       ]);
       status = await getJson(statusUrl);
-    } while (status.delivery.dropped_entries === 0);
+    } while (status.monitor.dropped_entries === 0);
 
     assert.ok(received.every((count) => count === written));
     const droppers = status.delivery.clients.filter((client: Json) => client.dropped_entries > 0);
@@ -277,12 +282,14 @@ Deno.test("resume: Last-Event-ID gets exactly the missed entries; one older than
     events.map((event) => JSON.parse(event.data).message);
 
   let lastId: string;
+  let run: string;
   {
     await using first = await connectSse(url);
     await waitFor(async () => (await activeClients(`http://127.0.0.1:${port}/status`)).sse === 1);
     await appendNumbered(log, "line", 1, 4);
     const events = await first.events.take(3);
-    assert.deepEqual(events.map((event) => event.id), ["1", "2", "3"]);
+    run = events[0]!.id!.split("-")[0]!;
+    assert.deepEqual(events.map((event) => event.id), [`${run}-1`, `${run}-2`, `${run}-3`]);
     lastId = events.at(-1)!.id!;
   }
   await waitFor(async () => (await activeClients(`http://127.0.0.1:${port}/status`)).sse === 0);
@@ -297,7 +304,7 @@ Deno.test("resume: Last-Event-ID gets exactly the missed entries; one older than
     assert.deepEqual(messages(await resumed.events.take(3)), ["line 4", "line 5", "line 6"]);
     await appendNumbered(log, "line", 7, 8);
     const [live] = await resumed.events.take(1);
-    assert.equal(live!.id, "7");
+    assert.equal(live!.id, `${run}-7`);
     assert.equal(JSON.parse(live!.data).message, "line 7");
   }
 
@@ -307,13 +314,18 @@ Deno.test("resume: Last-Event-ID gets exactly the missed entries; one older than
     (await getJson(`http://127.0.0.1:${port}/status`) as Json)
       .delivery.last_sequence === 27
   );
-  await using late = await connectSse(`${url}?last_event_id=7`);
+  await using late = await connectSse(`${url}?last_event_id=${run}-7`);
   const [gap] = await late.events.take(1, (event) => event.event === "gap");
-  assert.deepEqual(JSON.parse(gap!.data), { from: 8, to: 17 });
+  assert.deepEqual(JSON.parse(gap!.data), {
+    reason: "evicted",
+    from: `${run}-8`,
+    to: `${run}-17`,
+    missed: 10,
+  });
   const rest = await late.events.take(10);
   assert.deepEqual(
     rest.map((event) => event.id),
-    Array.from({ length: 10 }, (_, i) => `${18 + i}`),
+    Array.from({ length: 10 }, (_, i) => `${run}-${18 + i}`),
   );
 });
 

@@ -1,6 +1,6 @@
 import { quote } from "../config/config_error.ts";
 import type { Config, HeartbeatConfig, MonitorConfig, ServerConfig } from "../config/types.ts";
-import { formatAddress } from "../server/http_server.ts";
+import { formatAddress } from "../server/connection.ts";
 
 /** Human description of where the configuration came from, for `--check` and startup. */
 export function describeSource(config: Config): string {

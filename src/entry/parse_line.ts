@@ -319,8 +319,25 @@ function isJsonWhitespace(code: number): boolean {
   return code === 32 || code === 9 || code === 13 || code === 10;
 }
 
-/** Parses `line` when it is a JSON object; `undefined` for anything else. */
-function parseObject(line: string): Record<string, unknown> | undefined {
+/**
+ * Deepest nesting of objects and arrays kept as structure. A line nested deeper (a hostile
+ * or broken one) is an entry all the same, with the line as its message: serializing it
+ * again could exhaust the stack.
+ */
+export const MAX_JSON_DEPTH = 64;
+
+/** Whether `value` nests objects or arrays more than `depth` levels deep. */
+function deeperThan(value: unknown, depth: number): boolean {
+  if (typeof value !== "object" || value === null) return false;
+  if (depth === 0) return true;
+  for (const key in value) {
+    if (deeperThan((value as Record<string, unknown>)[key], depth - 1)) return true;
+  }
+  return false;
+}
+
+/** Parses `line` when it is a JSON object; `undefined` for anything else, or "deep". */
+function parseObject(line: string): Record<string, unknown> | "deep" | undefined {
   let start = 0;
   let end = line.length - 1;
   while (start < end && isJsonWhitespace(line.charCodeAt(start))) start++;
@@ -328,12 +345,14 @@ function parseObject(line: string): Record<string, unknown> | undefined {
   if (line.charCodeAt(start) !== 123 || line.charCodeAt(end) !== 125) {
     return undefined;
   }
+  let object: Record<string, unknown>;
   try {
     // A JSON text that starts with "{" and parses is a plain object.
-    return JSON.parse(line);
+    object = JSON.parse(line);
   } catch {
     return undefined;
   }
+  return deeperThan(object, MAX_JSON_DEPTH) ? "deep" : object;
 }
 
 function jsonEntry(
@@ -396,13 +415,16 @@ export function parseLine(
   truncated?: boolean,
 ): LogEntry {
   const object = parseObject(line);
-  if (object !== undefined) return jsonEntry(object, source, at, truncated);
+  if (object !== undefined && object !== "deep") return jsonEntry(object, source, at, truncated);
 
   const time = stampTime(line, at.ms, false) ?? at.text;
   const level = plainLevel(line);
   const entry: LogEntry = level === undefined
     ? { time, source, message: line }
     : { time, source, level, message: line };
-  if (truncated === true) entry.fields = { truncated: true };
+  if (object === "deep") {
+    entry.fields = { json_error: `nested deeper than ${MAX_JSON_DEPTH} levels: kept as text` };
+  }
+  if (truncated === true) entry.fields = { ...entry.fields, truncated: true };
   return entry;
 }

@@ -494,3 +494,14 @@ Deno.test("parseLine: never throws, always gives an RFC 3339 time", () => {
     assert.equal(typeof result.message, "string");
   }
 });
+
+Deno.test("parseLine() keeps a JSON line nested deeper than the limit as text, whole", () => {
+  const depth = 6000;
+  const line = '{"a":'.repeat(depth) + "1" + "}".repeat(depth);
+  const entry = parseLine(line, "app.log", AT);
+  assert.equal(entry.message, line);
+  assert.deepEqual(entry.fields, { json_error: "nested deeper than 64 levels: kept as text" });
+  assert.equal(JSON.parse(JSON.stringify(entry)).message, line);
+  const shallow = '{"a":'.repeat(64) + "1" + "}".repeat(64);
+  assert.equal(parseLine(shallow, "app.log", AT).fields?.json_error, undefined);
+});

@@ -1,10 +1,11 @@
 import { basename } from "node:path";
 import type { LogEntry } from "../entry/entry.ts";
 import { parseLine, type ReadTime, readTime } from "../entry/parse_line.ts";
-import { fsErrorReason } from "../fs_error.ts";
-import type { Log } from "../log.ts";
+import { fsErrorReason, isNotFound, NotRegularFileError } from "../fs_error.ts";
+import { type Log, quote } from "../log.ts";
 import { type FileIdentity, identityOf, type IdentityRegistry } from "./identity_registry.ts";
 import { type LineSink, LineSplitter } from "./line_splitter.ts";
+import { describeKind, type FileFacts, TailFile } from "./tail_file.ts";
 
 /** Why a file is read again from the start (SPEC §3), in the order they are checked. */
 export type RotationReason =
@@ -53,7 +54,7 @@ export interface TailerOptions {
 
 /** A file renamed away from the path, still read through its handle. */
 interface Draining {
-  readonly file: Deno.FsFile;
+  readonly file: TailFile;
   readonly identity: FileIdentity;
   position: number;
   /** Holds the file's partial last line. */
@@ -91,7 +92,7 @@ export class FileTailer {
   /** Entries of the chunk being read, handed to `emit` together. */
   #batch: LogEntry[] = [];
 
-  #file: Deno.FsFile | undefined;
+  #file: TailFile | undefined;
   #identity: FileIdentity | undefined;
   /** The file followed last, kept after it is closed: another one at the path is a rotation. */
   #lastIdentity: FileIdentity | undefined;
@@ -178,12 +179,13 @@ export class FileTailer {
 
   async #check(buffer: Uint8Array, now: number): Promise<boolean> {
     await this.#drain(buffer, now);
-    let info: Deno.FileInfo;
+    let info: FileFacts;
     try {
-      info = await (this.#options.stat ?? Deno.stat)(this.path);
-      if (!info.isFile) throw new Error("not a regular file");
+      const stat = await (this.#options.stat ?? Deno.stat)(this.path);
+      if (!stat.isFile) throw new NotRegularFileError(describeKind(stat));
+      info = stat;
     } catch (error) {
-      if (error instanceof Deno.errors.NotFound) return await this.#whileGone(buffer, now);
+      if (isNotFound(error)) return await this.#whileGone(buffer, now);
       this.#fail(error);
       return false;
     }
@@ -192,7 +194,7 @@ export class FileTailer {
     let restarted = false;
     if (this.#file && identityOf(info) === this.#identity) {
       const reason = await this.#truncation(info);
-      if (reason) await this.#restart(reason);
+      if (reason) this.#restart(reason);
       restarted = reason !== undefined;
     } else {
       // A new file at the path (first sight, rename, delete or symlink swap). Open it before
@@ -283,21 +285,21 @@ export class FileTailer {
     return more;
   }
 
-  /** Opens what is at the path now, with its own stat: the path may change meanwhile. */
-  async #openPath(): Promise<{ file: Deno.FsFile; info: Deno.FileInfo } | undefined> {
-    let file: Deno.FsFile | undefined;
+  /**
+   * Opens what is at the path now, with its own stat: the path may change meanwhile, even
+   * into a FIFO, which is refused without blocking.
+   */
+  async #openPath(): Promise<{ file: TailFile; info: FileFacts } | undefined> {
     try {
-      file = await Deno.open(this.path, { read: true });
-      return { file, info: await file.stat() };
+      return await TailFile.open(this.path);
     } catch (error) {
-      file?.close();
-      if (!(error instanceof Deno.errors.NotFound)) this.#fail(error);
+      if (!isNotFound(error)) this.#fail(error);
       return undefined;
     }
   }
 
   /** Follows the opened file; false (and closed) when another path's watcher reads it. */
-  async #adopt(next: { file: Deno.FsFile; info: Deno.FileInfo }): Promise<boolean> {
+  async #adopt(next: { file: TailFile; info: FileFacts }): Promise<boolean> {
     const { file, info } = next;
     const identity = identityOf(info);
     const owner = this.#options.registry.ownerOtherThan(identity, this.path);
@@ -321,7 +323,7 @@ export class FileTailer {
       const before = await readAt(file, Math.max(0, start - FINGERPRINT_BYTES), start);
       this.#fingerprint.set(before);
       this.#fingerprintLength = before.length;
-      await file.seek(start, Deno.SeekMode.Start);
+      file.seek(start);
       this.#position = start;
     } catch (error) {
       // The kept position stays with the file for the retry.
@@ -370,7 +372,7 @@ export class FileTailer {
     return this.#file ? await hasName(this.#file) : false;
   }
 
-  async #truncation(info: Deno.FileInfo): Promise<RotationReason | undefined> {
+  async #truncation(info: FileFacts): Promise<RotationReason | undefined> {
     if (info.size < this.#lastSize) return "size decrease";
     const mtime = info.mtime?.getTime();
     if (mtime !== undefined && mtime < this.#lastMtime && info.size <= this.#lastSize) {
@@ -388,7 +390,7 @@ export class FileTailer {
     const length = this.#fingerprintLength;
     if (!this.#file || length === 0) return true;
     const bytes = await readAt(this.#file, this.#position - length, this.#position);
-    await this.#file.seek(this.#position, Deno.SeekMode.Start);
+    this.#file.seek(this.#position);
     return bytes.length === length && bytes.every((byte, i) => byte === this.#fingerprint[i]);
   }
 
@@ -402,9 +404,9 @@ export class FileTailer {
   }
 
   /** Same file, new content: read it again from the start. */
-  async #restart(reason: RotationReason): Promise<void> {
+  #restart(reason: RotationReason): void {
     this.#splitter.flush(this.#sink);
-    await this.#file?.seek(0, Deno.SeekMode.Start);
+    this.#file?.seek(0);
     this.#position = 0;
     this.#fingerprintLength = 0;
     this.#rotated(reason);
@@ -435,7 +437,7 @@ export class FileTailer {
    * each, until its end or `limit` bytes (`limited`); `advance` sees every chunk read.
    */
   async #pump(
-    file: Deno.FsFile,
+    file: TailFile,
     splitter: LineSplitter,
     buffer: Uint8Array,
     limit: number,
@@ -487,14 +489,14 @@ export class FileTailer {
     this.#readErrors++;
     this.#options.log(
       "warn",
-      `${this.#options.label}: cannot read "${this.path}": ${message}; retrying`,
+      `${this.#options.label}: cannot read ${quote(this.path)}: ${message}; retrying`,
     );
   }
 
   #recover(): void {
     if (this.#error === undefined) return;
     this.#error = undefined;
-    this.#options.log("info", `${this.#options.label}: reading "${this.path}" again`);
+    this.#options.log("info", `${this.#options.label}: reading ${quote(this.path)} again`);
   }
 
   /** Lets go of the file without emitting anything: the stream is shutting down. */
@@ -527,7 +529,7 @@ export class FileTailer {
  * Where to start in a file present at startup with read_from = "end": after its last
  * newline, so a line being written right now is read whole rather than as a fragment.
  */
-async function lineStartNearEnd(file: Deno.FsFile, size: number): Promise<number> {
+async function lineStartNearEnd(file: TailFile, size: number): Promise<number> {
   const from = Math.max(0, size - TAIL_SCAN_BYTES);
   const newline = (await readAt(file, from, size)).lastIndexOf(10);
   if (newline >= 0) return from + newline + 1;
@@ -535,9 +537,9 @@ async function lineStartNearEnd(file: Deno.FsFile, size: number): Promise<number
 }
 
 /** The bytes from `start` to `end`, fewer if the file ends first; moves the file position. */
-async function readAt(file: Deno.FsFile, start: number, end: number): Promise<Uint8Array> {
+async function readAt(file: TailFile, start: number, end: number): Promise<Uint8Array> {
   const bytes = new Uint8Array(end - start);
-  await file.seek(start, Deno.SeekMode.Start);
+  file.seek(start);
   let filled = 0;
   while (filled < bytes.length) {
     const count = await file.read(bytes.subarray(filled));
@@ -548,7 +550,7 @@ async function readAt(file: Deno.FsFile, start: number, end: number): Promise<Ui
 }
 
 /** Whether `file` still has a name; when unknown, no. */
-async function hasName(file: Deno.FsFile): Promise<boolean> {
+async function hasName(file: TailFile): Promise<boolean> {
   try {
     return ((await file.stat()).nlink ?? 1) > 0;
   } catch {

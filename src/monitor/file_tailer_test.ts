@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { append, tempDir } from "../_test_utils.ts";
+import { append, tempDir, within } from "../_test_utils.ts";
 import type { LogEntry } from "../entry/entry.ts";
 import type { LogLevel } from "../log.ts";
 import { FileTailer, type TailerOptions } from "./file_tailer.ts";
@@ -196,8 +196,11 @@ Deno.test("FileTailer reports an unreadable path once, retries, and says when it
   await t.check();
   assert.equal(t.tailer.state, "error");
   assert.equal(t.tailer.stats().readErrors, 1);
-  assert.equal(t.tailer.stats().detail, "not a regular file");
-  assert.deepEqual(t.logs, [["warn", `test: cannot read "${path}": not a regular file; retrying`]]);
+  assert.equal(t.tailer.stats().detail, "it is a directory, not a regular file");
+  assert.deepEqual(t.logs, [[
+    "warn",
+    `test: cannot read "${path}": it is a directory, not a regular file; retrying`,
+  ]]);
   await Deno.remove(path);
   await Deno.writeTextFile(path, "fine\n");
   assert.deepEqual(await t.check(), ["fine"]);
@@ -252,4 +255,22 @@ Deno.test("FileTailer with a shared registry reads one file once, and continues 
   await first.tailer.check(new Uint8Array(1024), Date.now() + 60_000);
   await append(rotated, "later write\n");
   assert.deepEqual(await second.check(), ["later write"]);
+});
+
+Deno.test("FileTailer refuses a FIFO swapped in between its stat and its open, without blocking", async () => {
+  await using dir = await tempDir();
+  const path = join(dir.path, "app.log");
+  const fifo = join(dir.path, "fifo");
+  await Deno.writeTextFile(path, "");
+  await new Deno.Command("mkfifo", { args: [fifo] }).output();
+  // The stat sees a regular file; by the open, a FIFO with no writer has taken its place.
+  const stat = async (statPath: string) => {
+    const info = await Deno.stat(statPath);
+    await Deno.rename(fifo, path);
+    return info;
+  };
+  using t = tailer(path, { stat });
+  await within(t.check(), 5000, "a check that opens a FIFO");
+  assert.equal(t.tailer.state, "error");
+  assert.equal(t.tailer.stats().detail, "it is a FIFO, not a regular file");
 });

@@ -13,7 +13,9 @@
 export function compileGlob(pattern: string): (name: string) => boolean {
   if (pattern === "") throw new SyntaxError("Pattern is empty");
   if (pattern.includes("/")) {
-    throw new SyntaxError(`Pattern "${pattern}" contains "/": it matches base names only`);
+    throw new SyntaxError(
+      `Pattern ${JSON.stringify(pattern)} contains "/": it matches base names only`,
+    );
   }
   const regex = new RegExp(`^${translate(pattern)}$`, "u");
   return (name) => regex.test(name);
@@ -33,7 +35,9 @@ function translate(pattern: string): string {
         break;
       case "[": {
         const end = classEnd(pattern, i);
-        if (end < 0) throw new SyntaxError(`Pattern "${pattern}" has an unclosed "["`);
+        if (end < 0) {
+          throw new SyntaxError(`Pattern ${JSON.stringify(pattern)} has an unclosed "["`);
+        }
         let body = pattern.slice(i + 1, end);
         const negated = body.startsWith("!") || body.startsWith("^");
         if (negated) body = body.slice(1);
@@ -46,7 +50,9 @@ function translate(pattern: string): string {
         out += "(?:";
         break;
       case "}":
-        if (braceDepth === 0) throw new SyntaxError(`Pattern "${pattern}" has an unmatched "}"`);
+        if (braceDepth === 0) {
+          throw new SyntaxError(`Pattern ${JSON.stringify(pattern)} has an unmatched "}"`);
+        }
         braceDepth--;
         out += ")";
         break;
@@ -55,7 +61,9 @@ function translate(pattern: string): string {
         break;
       case "\\": {
         const next = pattern[i + 1];
-        if (next === undefined) throw new SyntaxError(`Pattern "${pattern}" ends with "\\"`);
+        if (next === undefined) {
+          throw new SyntaxError(`Pattern ${JSON.stringify(pattern)} ends with "\\"`);
+        }
         out += escapeRegex(next);
         i++;
         break;
@@ -64,7 +72,9 @@ function translate(pattern: string): string {
         out += escapeRegex(char);
     }
   }
-  if (braceDepth > 0) throw new SyntaxError(`Pattern "${pattern}" has an unclosed "{"`);
+  if (braceDepth > 0) {
+    throw new SyntaxError(`Pattern ${JSON.stringify(pattern)} has an unclosed "{"`);
+  }
   return out;
 }
 

@@ -1,8 +1,10 @@
+import type { FileFacts, TailFile } from "./tail_file.ts";
+
 /** A file's identity: device and inode, as `"dev:ino"`. */
 export type FileIdentity = string;
 
 /** The identity of what `info` describes. */
-export function identityOf(info: Deno.FileInfo): FileIdentity {
+export function identityOf(info: FileFacts): FileIdentity {
   return `${info.dev}:${info.ino}`;
 }
 
@@ -11,7 +13,7 @@ const RELEASED_TTL_MS = 10_000;
 
 interface Released {
   /** Held open so the inode cannot be reused by a new file while the position is kept. */
-  readonly file: Deno.FsFile;
+  readonly file: TailFile;
   readonly position: number;
   readonly at: number;
 }
@@ -55,7 +57,7 @@ export class IdentityRegistry {
   release(
     identity: FileIdentity,
     path: string,
-    file: Deno.FsFile,
+    file: TailFile,
     position: number | undefined,
     now: number,
   ): void {

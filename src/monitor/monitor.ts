@@ -1,8 +1,8 @@
 import { dirname, join } from "node:path";
 import type { MonitorConfig, TargetConfig } from "../config/types.ts";
 import type { LogEntry } from "../entry/entry.ts";
-import { fsErrorReason } from "../fs_error.ts";
-import { type Log, stderrLog } from "../log.ts";
+import { fsErrorReason, isNotFound } from "../fs_error.ts";
+import { type Log, quote, stderrLog } from "../log.ts";
 import { FileTailer, type WatcherStats } from "./file_tailer.ts";
 import { compileGlob } from "./glob.ts";
 import { IdentityRegistry } from "./identity_registry.ts";
@@ -22,6 +22,23 @@ export interface MonitorOptions {
   readonly log?: Log;
 }
 
+/** What a target looks like now, for status. */
+export interface TargetStats {
+  readonly path: string;
+  readonly type: "file" | "directory";
+  /** For directories: the glob on base names. */
+  readonly pattern?: string;
+  /**
+   * `ok`; for directories also `missing`, `not_a_directory` or `unreadable` (retried on every
+   * check). File targets' files have their own state among the watchers.
+   */
+  readonly state: "ok" | "missing" | "not_a_directory" | "unreadable";
+  readonly detail?: string;
+  /** Directories: matching files followed, and compressed archives passed over. */
+  readonly files?: number;
+  readonly skippedArchives?: number;
+}
+
 /** Per-stream totals and per-watcher detail, for status (SPEC §7). */
 export interface MonitorStats {
   /** Paths with a file open. */
@@ -32,7 +49,14 @@ export interface MonitorStats {
   readonly truncatedLines: number;
   readonly readErrors: number;
   readonly watchers: readonly WatcherStats[];
+  readonly targets: readonly TargetStats[];
 }
+
+/**
+ * Rotated logs compressed by logrotate and the like: binary, so never streamed as text,
+ * even when a directory target's pattern matches them.
+ */
+const ARCHIVE = /\.(?:gz|tgz|bz2|tbz2?|xz|txz|zst|zstd|lz4|lzma|lz|z|zip|7z|rar|br)$/i;
 
 /** Scratch buffer per monitor: checks never overlap, so one is enough. */
 const READ_BUFFER_BYTES = 1024 * 1024;
@@ -85,8 +109,8 @@ export class Monitor {
   readonly #watched = new Map<string, Watched>();
   readonly #matchers = new Map<TargetConfig, (name: string) => boolean>();
   readonly #buffer = new Uint8Array(READ_BUFFER_BYTES);
-  /** Problems with directory targets, reported once each. */
-  readonly #directoryProblems = new Map<string, string>();
+  /** What each directory target looked like at the last listing. */
+  readonly #directories = new Map<TargetConfig, TargetStats>();
   readonly #fsWatchers = new Map<string, { watcher: Deno.FsWatcher; identity: string }>();
   readonly #consumers = new Set<Promise<void>>();
   /** Paths that events or unfinished reads say need a look. */
@@ -102,7 +126,8 @@ export class Monitor {
   #startup = true;
   #finished: Promise<void> = Promise.resolve();
 
-  private constructor(options: MonitorOptions) {
+  /** A monitor that has not looked at anything yet: {@linkcode start} begins following. */
+  constructor(options: MonitorOptions) {
     this.#options = options;
     this.#log = options.log ?? stderrLog;
     this.#label = options.label ?? "monitor";
@@ -117,10 +142,20 @@ export class Monitor {
    */
   static async start(options: MonitorOptions): Promise<Monitor> {
     const monitor = new Monitor(options);
-    await monitor.#tick();
-    monitor.#startup = false;
-    monitor.#finished = monitor.#run();
+    await monitor.start();
     return monitor;
+  }
+
+  /** Runs the first full check, then keeps following in the background until the signal aborts. */
+  async start(): Promise<void> {
+    await this.#tick();
+    this.#startup = false;
+    this.#finished = this.#run();
+  }
+
+  /** Whether the first full check is done: every file present at startup is positioned. */
+  get started(): boolean {
+    return !this.#startup;
   }
 
   /** Resolves once the monitor has stopped and closed every file and watcher. */
@@ -156,6 +191,12 @@ export class Monitor {
       truncatedLines,
       readErrors,
       watchers,
+      targets: this.#options.config.targets.map((target) =>
+        target.isFile
+          ? { path: target.path, type: "file", state: "ok" }
+          : this.#directories.get(target) ??
+            { path: target.path, type: "directory", pattern: target.pattern, state: "ok" }
+      ),
     };
   }
 
@@ -318,36 +359,54 @@ export class Monitor {
         continue;
       }
       const matches = this.#matchers.get(target)!;
+      let files = 0;
+      let skippedArchives = 0;
       try {
         for await (const entry of Deno.readDir(target.path)) {
           if (!(entry.isFile || entry.isSymlink) || !matches(entry.name)) continue;
+          if (ARCHIVE.test(entry.name)) {
+            skippedArchives++;
+            continue;
+          }
           const path = join(target.path, entry.name);
-          if (!paths.has(path) && (entry.isFile || await isFile(path))) paths.set(path, true);
+          if (!paths.has(path) && (entry.isFile || await isFile(path))) {
+            paths.set(path, true);
+            files++;
+          }
         }
-        this.#directoryProblem(target.path, undefined);
+        this.#directoryState(target, { state: "ok", files, skippedArchives });
       } catch (error) {
-        this.#directoryProblem(target.path, error);
+        this.#directoryState(target, directoryProblem(error));
       }
     }
     return paths;
   }
 
-  /** Reports a directory target's problem once, and once when it is gone. */
-  #directoryProblem(path: string, error: unknown): void {
-    const previous = this.#directoryProblems.get(path);
-    if (error === undefined) {
-      if (previous === undefined) return;
-      this.#directoryProblems.delete(path);
-      this.#log("info", `${this.#label}: directory "${path}" is readable now`);
+  /** Records a directory target's state; a new problem is logged once, and its end. */
+  #directoryState(
+    target: TargetConfig,
+    seen: Omit<TargetStats, "path" | "type" | "pattern">,
+  ): void {
+    const previous = this.#directories.get(target);
+    this.#directories.set(target, {
+      path: target.path,
+      type: "directory",
+      pattern: target.pattern,
+      ...seen,
+    });
+    const path = quote(target.path);
+    if (seen.state === "ok") {
+      if (previous !== undefined && previous.state !== "ok") {
+        this.#log("info", `${this.#label}: directory ${path} is readable now`);
+      }
       return;
     }
-    const problem = error instanceof Deno.errors.NotFound
-      ? "does not exist (yet)"
-      : `cannot be read: ${fsErrorReason(error)}`;
-    if (problem === previous) return;
-    this.#directoryProblems.set(path, problem);
+    if (previous?.detail === seen.detail) return;
     const every = this.#options.config.checkIntervalMs;
-    this.#log("warn", `${this.#label}: directory "${path}" ${problem}; checking every ${every} ms`);
+    this.#log(
+      "warn",
+      `${this.#label}: directory ${path} ${seen.detail}; checking every ${every} ms`,
+    );
   }
 
   /** Forgets directory-discovered paths that stayed empty: rotated-away names pile up otherwise. */
@@ -443,4 +502,13 @@ async function isFile(path: string): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/** What a directory target's listing failure means for status. */
+function directoryProblem(error: unknown): Omit<TargetStats, "path" | "type" | "pattern"> {
+  if (error instanceof Deno.errors.NotADirectory) {
+    return { state: "not_a_directory", detail: "is not a directory" };
+  }
+  if (isNotFound(error)) return { state: "missing", detail: "does not exist (yet)" };
+  return { state: "unreadable", detail: `cannot be read: ${fsErrorReason(error)}` };
 }

@@ -1,5 +1,5 @@
+import type { HttpHandler } from "./http_server.ts";
 import { byMethod, jsonResponse, notFoundResponse } from "./responses.ts";
-import type { HttpHandler } from "./stream_handler.ts";
 
 /** A stream served by the router, at `/{name}{streamPath}` and `/{name}{statusPath}`. */
 export interface RoutedStream {
@@ -10,9 +10,9 @@ export interface RoutedStream {
 }
 
 /**
- * Router mode (SPEC §6): `/status` for all streams, and `/{name}/…` handed to that stream
- * with the prefix removed. Names match whole path segments, so `/app/stream` never reaches
- * a stream named `app2`.
+ * Router mode: `/status` for all streams, and `/{name}/…` handed to that stream with the
+ * prefix removed. Names match whole path segments, so `/app/stream` never reaches a stream
+ * named `app2`; only the request's path routes, never its Host header.
  */
 export function routerHandler(
   streams: readonly RoutedStream[],
@@ -24,7 +24,7 @@ export function routerHandler(
     endpoints[`${name}.stream`] = `/${name}${streamPath}`;
     endpoints[`${name}.status`] = `/${name}${statusPath}`;
   }
-  return (request, remoteAddr) => {
+  return (request, client) => {
     const url = new URL(request.url);
     if (url.pathname === "/status") {
       return byMethod(request, () => jsonResponse(request, status()));
@@ -33,6 +33,6 @@ export function routerHandler(
     const stream = end > 0 ? byName.get(url.pathname.slice(1, end)) : undefined;
     if (!stream) return notFoundResponse(request, url.pathname, endpoints);
     url.pathname = url.pathname.slice(end);
-    return stream.handler(new Request(url, request), remoteAddr);
+    return stream.handler(new Request(url, request), client);
   };
 }

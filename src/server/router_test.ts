@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { routerHandler } from "./router.ts";
-import type { HttpHandler } from "./stream_handler.ts";
+import { TEST_CLIENT } from "../_test_utils.ts";
+import type { HttpHandler } from "./http_server.ts";
 
 /** A stream handler that answers with its name and the path it was given. */
 const echo = (name: string): HttpHandler => (request) =>
@@ -10,23 +11,23 @@ const handler = routerHandler([
   { name: "app", handler: echo("app"), streamPath: "/stream", statusPath: "/status" },
   { name: "app2", handler: echo("app2"), streamPath: "/logs", statusPath: "/health" },
 ], () => ({ mode: "router" }));
-const get = (path: string, method = "GET") =>
-  handler(new Request(`http://localhost${path}`, { method }));
+const get = async (path: string, method = "GET") =>
+  await handler(new Request(`http://localhost${path}`, { method }), TEST_CLIENT);
 
 Deno.test("router hands /{name}/… to that stream, by whole path segment", async () => {
-  assert.deepEqual(await get("/app/stream?last_event_id=3").json(), {
+  assert.deepEqual(await (await get("/app/stream?last_event_id=3")).json(), {
     name: "app",
     path: "/stream?last_event_id=3",
   });
-  assert.deepEqual(await get("/app2/logs").json(), { name: "app2", path: "/logs" });
-  assert.deepEqual(await get("/app/logs").json(), { name: "app", path: "/logs" });
+  assert.deepEqual(await (await get("/app2/logs")).json(), { name: "app2", path: "/logs" });
+  assert.deepEqual(await (await get("/app/logs")).json(), { name: "app", path: "/logs" });
 });
 
 Deno.test("router serves the global /status and lists every endpoint on 404", async () => {
-  assert.deepEqual(await get("/status").json(), { mode: "router" });
-  assert.equal(get("/status", "POST").status, 405);
+  assert.deepEqual(await (await get("/status")).json(), { mode: "router" });
+  assert.equal((await get("/status", "POST")).status, 405);
   for (const path of ["/", "/app", "/ap/stream", "/app2x/logs", "/stream"]) {
-    const response = get(path);
+    const response = await get(path);
     assert.equal(response.status, 404, path);
     assert.deepEqual((await response.json()).endpoints, {
       status: "/status",

@@ -1,89 +1,144 @@
-import type { HttpServerConfig } from "../config/types.ts";
-import type { Hub } from "../stream/hub.ts";
-import { CORS_HEADERS } from "./responses.ts";
+import type { HeartbeatConfig, HttpServerConfig } from "../config/types.ts";
+import { type Codec, encodeTexts, type Gap } from "../stream/codec.ts";
+import type { EntryFilter, Hub } from "../stream/hub.ts";
+import { heartbeatJson, heartbeatTime } from "./heartbeat.ts";
+import type { ClientInfo } from "./http_server.ts";
 
-/** What an SSE endpoint serves, and the paths clients see (prefixed in router mode). */
-export interface SseOptions {
-  readonly hub: Hub;
+/** What the `connected` event tells a client about the stream. */
+export interface StreamInfo {
   readonly stream: string;
-  readonly config: HttpServerConfig;
+  /** Paths as clients see them (prefixed in router mode). */
   readonly streamPath: string;
   readonly statusPath: string;
-  /** The process-wide shutdown: clients get a `disconnect` event, then the end. */
-  readonly shutdown: AbortSignal;
+  readonly bufferSize: number;
 }
-
-/** Headers of the event stream (SPEC §5.1); `X-Accel-Buffering` keeps nginx from buffering. */
-export const SSE_HEADERS: Readonly<Record<string, string>> = {
-  ...CORS_HEADERS,
-  "Content-Type": "text/event-stream",
-  "Cache-Control": "no-cache",
-  "X-Accel-Buffering": "no",
-};
 
 /** How long EventSource waits before reconnecting, in ms. */
 const RETRY_MS = 3000;
 
 const encoder = new TextEncoder();
 
-/** The `disconnect` event every SSE client gets at shutdown. */
-export const DISCONNECT_FRAME: Uint8Array = encoder.encode(
-  `event: disconnect\ndata: ${JSON.stringify({ reason: "server_shutdown" })}\n\n`,
-);
+/** A `gap` as the SSE `gap` event and the WebSocket `gap` message carry it. */
+export function gapJson(gap: Gap): Record<string, unknown> {
+  return {
+    reason: gap.reason,
+    ...(gap.from !== undefined && { from: gap.from, to: gap.to }),
+    missed: gap.missed,
+    ...(gap.lastEventId !== undefined && { last_event_id: gap.lastEventId }),
+  };
+}
+
+/** What the `connected` event (and the WebSocket `connected` message) says. */
+export function connectedJson(info: StreamInfo, clientId: string): Record<string, unknown> {
+  return {
+    client_id: clientId,
+    stream: info.stream,
+    stream_path: info.streamPath,
+    status_path: info.statusPath,
+    buffer_size: info.bufferSize,
+  };
+}
 
 /**
- * `GET {stream_path}`: a `connected` event, a `gap` event when a resumed client asked for
- * entries no longer kept, then every entry as `id:`/`data:` until either side ends it.
+ * Server-Sent Events: `retry` and a `connected` event first (then `gap` when a resuming
+ * client missed entries), each entry as `id: <id>` / `data: <json>` (a default `message`
+ * event), heartbeats as comments or `heartbeat` events, and a `disconnect` event last.
  */
-export function sseResponse(request: Request, remoteAddr: string, options: SseOptions): Response {
-  const { hub, config } = options;
-  if (request.method === "HEAD") return new Response(null, { headers: SSE_HEADERS });
-  const subscription = hub.subscribe({
+export function sseCodec(info: StreamInfo, heartbeat: HeartbeatConfig): Codec {
+  return {
     transport: "sse",
-    remoteAddr,
-    bufferSize: config.bufferSize,
-    after: lastEventId(request),
+    encode: (entries) =>
+      encodeTexts(entries.map((entry) => `id: ${entry.id}\ndata: ${entry.json}\n\n`)),
+    greeting({ clientId, gap }) {
+      let text = `retry: ${RETRY_MS}\nevent: connected\ndata: ${
+        JSON.stringify(connectedJson(info, clientId))
+      }\n\n`;
+      if (gap) text += `event: gap\ndata: ${JSON.stringify(gapJson(gap))}\n\n`;
+      return encoder.encode(text);
+    },
+    heartbeat(stats, now) {
+      if (!heartbeat.enabled) return undefined;
+      if (heartbeat.format === "json") {
+        return encoder.encode(
+          `event: heartbeat\ndata: ${heartbeatJson(heartbeat, stats, now)}\n\n`,
+        );
+      }
+      const parts = [
+        ": heartbeat",
+        ...(heartbeat.includeTimestamp ? [heartbeatTime(now)] : []),
+        ...(heartbeat.includeStats
+          ? [`clients=${stats.activeClients}`, `uptime=${stats.uptimeSeconds}s`]
+          : []),
+      ];
+      return encoder.encode(`${parts.join(" ")}\n\n`);
+    },
+    farewell: (reason) =>
+      encoder.encode(`event: disconnect\ndata: ${JSON.stringify({ reason })}\n\n`),
+  };
+}
+
+/** Headers of the event stream; `X-Accel-Buffering` keeps nginx from buffering it. */
+export const SSE_HEADERS: Readonly<Record<string, string>> = {
+  "Content-Type": "text/event-stream",
+  "Cache-Control": "no-cache",
+  "X-Accel-Buffering": "no",
+};
+
+/** Who subscribes, and what to. */
+export interface SseSubscription {
+  readonly hub: Hub;
+  readonly codec: Codec;
+  readonly config: HttpServerConfig;
+  readonly client: ClientInfo;
+  readonly identity?: string | undefined;
+  readonly filter?: EntryFilter | undefined;
+  readonly filterDescription?: string | undefined;
+  readonly tail?: number | undefined;
+  /** Extra response headers (CORS). */
+  readonly headers: Readonly<Record<string, string>>;
+}
+
+/**
+ * `GET {stream_path}`: subscribes the client and streams its queue as the response body,
+ * until either side ends it. `HEAD` gets the headers only.
+ */
+export function sseResponse(request: Request, options: SseSubscription): Response {
+  const headers = { ...options.headers, ...SSE_HEADERS };
+  if (request.method === "HEAD") return new Response(null, { headers });
+  const { hub, config } = options;
+  const subscription = hub.subscribe({
+    codec: options.codec,
+    remoteAddr: options.client.remoteAddr,
+    identity: options.identity,
+    limits: { entries: config.bufferSize, bytes: config.bufferBytes },
+    lastEventId: lastEventId(request),
+    tail: options.tail,
+    filter: options.filter,
+    filterDescription: options.filterDescription,
   });
+  let pending: Parameters<typeof subscription.written>[0] | undefined;
   const body = new ReadableStream<Uint8Array>({
     start(controller) {
-      const connected = {
-        client_id: subscription.id,
-        stream: options.stream,
-        stream_path: options.streamPath,
-        status_path: options.statusPath,
-        buffer_size: config.bufferSize,
-      };
-      let greeting = `retry: ${RETRY_MS}\nevent: connected\ndata: ${JSON.stringify(connected)}\n\n`;
-      if (subscription.gap) greeting += `event: gap\ndata: ${JSON.stringify(subscription.gap)}\n\n`;
-      controller.enqueue(encoder.encode(greeting));
       subscription.onTerminate = () =>
         controller.error(new Error("Client disconnected by LogWisp"));
     },
     async pull(controller) {
-      const chunk = await subscription.queue.take();
-      if (chunk === null) controller.close();
-      else controller.enqueue(chunk);
+      // The previous batch was taken by the server's writer: it is on its way to the socket.
+      if (pending) subscription.written(pending);
+      pending = (await subscription.queue.take()) ?? undefined;
+      if (pending === undefined) controller.close();
+      else controller.enqueue(pending.bytes);
     },
     cancel() {
       subscription.close();
     },
-  });
-  return new Response(body, { headers: SSE_HEADERS });
-}
-
-/** Sends `disconnect` to every SSE client of `hub` and ends their streams once drained. */
-export function disconnectSseClients(hub: Hub): void {
-  for (const client of [...hub.clients]) {
-    if (client.transport !== "sse") continue;
-    client.queue.force(DISCONNECT_FRAME);
-    client.close();
-  }
+  }, { highWaterMark: 0 });
+  return new Response(body, { headers });
 }
 
 /** The `Last-Event-ID` header, or `?last_event_id=` for clients that cannot set headers. */
-function lastEventId(request: Request): number | undefined {
+function lastEventId(request: Request): string | undefined {
   const value = request.headers.get("Last-Event-ID") ??
     new URL(request.url).searchParams.get("last_event_id");
-  if (value === null || !/^\d{1,15}$/.test(value.trim())) return undefined;
-  return Number(value.trim());
+  return value === null || value.length > 64 ? undefined : value;
 }

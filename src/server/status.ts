@@ -1,34 +1,46 @@
 import type { MonitorStats } from "../monitor/monitor.ts";
+import type { Codec } from "../stream/codec.ts";
 import type { Hub } from "../stream/hub.ts";
 import { VERSION } from "../version.ts";
+import type { RefusalReason } from "./listener.ts";
+
+/** A bound server of a stream. */
+export interface ListenerSnapshot {
+  /** The port clients use (the router's, in router mode). */
+  readonly port: number;
+  /** The codecs of its clients, to count them. */
+  readonly codecs: readonly Codec[];
+  /** Open connections, when it has a listener of its own (not in router mode). */
+  readonly connections?: number;
+  readonly refused?: ReadonlyMap<RefusalReason, number>;
+}
 
 /** Live numbers of one stream, from which its status document is built. */
 export interface StreamSnapshot {
   readonly name: string;
+  readonly state: "starting" | "running" | "stopping";
   readonly uptimeSeconds: number;
   readonly monitor: MonitorStats;
   readonly hub: Hub;
-  /** The port HTTP clients use (the router's in router mode), when the stream serves HTTP. */
-  readonly httpPort?: number;
-  readonly tcpPort?: number;
+  readonly http?: ListenerSnapshot;
+  readonly tcp?: ListenerSnapshot;
 }
 
-/** `GET {status_path}` (SPEC §7): live numbers only, never placeholders. */
+/** `GET {status_path}`: live numbers only, never placeholders. */
 export function streamStatus(snapshot: StreamSnapshot): Record<string, unknown> {
   const { monitor, hub } = snapshot;
-  const clients = [...hub.clients];
-  const [type, port] = snapshot.httpPort === undefined
-    ? ["tcp", snapshot.tcpPort]
-    : ["http", snapshot.httpPort];
+  const main = snapshot.http ?? snapshot.tcp;
   return {
     service: "LogWisp",
     version: VERSION,
     stream: snapshot.name,
+    state: snapshot.state,
     server: {
-      type,
-      port,
-      active_clients: hub.clientCount(type === "http" ? "sse" : "tcp"),
+      type: snapshot.http ? "http" : "tcp",
+      port: main?.port,
+      active_clients: main ? hub.clientCount(main.codecs) : 0,
       uptime_seconds: snapshot.uptimeSeconds,
+      ...(main && listenerFields(main)),
     },
     monitor: {
       active_watchers: monitor.activeWatchers,
@@ -37,6 +49,15 @@ export function streamStatus(snapshot: StreamSnapshot): Record<string, unknown> 
       rotations: monitor.rotations,
       truncated_lines: monitor.truncatedLines,
       read_errors: monitor.readErrors,
+      targets: monitor.targets.map((target) => ({
+        path: target.path,
+        type: target.type,
+        ...(target.pattern !== undefined && { pattern: target.pattern }),
+        state: target.state,
+        ...(target.detail !== undefined && { detail: target.detail }),
+        ...(target.files !== undefined && { files: target.files }),
+        ...(target.skippedArchives && { skipped_archives: target.skippedArchives }),
+      })),
       watchers: monitor.watchers.map((watcher) => ({
         path: watcher.path,
         state: watcher.state,
@@ -50,27 +71,53 @@ export function streamStatus(snapshot: StreamSnapshot): Record<string, unknown> 
         ...(watcher.detail !== undefined && { detail: watcher.detail }),
       })),
     },
-    ...(snapshot.tcpPort !== undefined && {
-      tcp: { port: snapshot.tcpPort, active_clients: hub.clientCount("tcp") },
+    ...(snapshot.tcp && {
+      tcp: {
+        port: snapshot.tcp.port,
+        active_clients: hub.clientCount(snapshot.tcp.codecs),
+        ...listenerFields(snapshot.tcp),
+      },
     }),
     delivery: {
       last_sequence: hub.lastSeq,
-      dropped_entries: hub.droppedEntries,
-      slow_clients_disconnected: hub.evictedClients,
-      clients: clients.map((client) => ({
+      slow_clients_disconnected: hub.slowDisconnected,
+      unserializable_entries: hub.unserializableEntries,
+      ring: hub.ring,
+      transports: Object.fromEntries(
+        [...hub.transportTotals].map(([transport, totals]) => [transport, {
+          connections: totals.connections,
+          entries_sent: totals.entriesSent,
+          bytes_sent: totals.bytesSent,
+          dropped_entries: totals.dropped,
+          filtered_entries: totals.filtered,
+          slow_clients_disconnected: totals.slowDisconnected,
+        }]),
+      ),
+      clients: [...hub.clients].map((client) => ({
         id: client.id,
         transport: client.transport,
         remote_addr: client.remoteAddr,
+        ...(client.identity !== undefined && { identity: client.identity }),
         connected_at: client.connectedAt.toISOString(),
+        ...(client.filterDescription !== undefined && { filter: client.filterDescription }),
         sent_entries: client.queue.taken,
         queued_entries: client.queue.length,
+        queued_bytes: client.queue.bytes,
         dropped_entries: client.queue.dropped,
+        filtered_entries: client.filtered,
       })),
     },
   };
 }
 
-/** Router mode's global `/status`: every stream's status under its name (SPEC §7). */
+function listenerFields(server: ListenerSnapshot): Record<string, unknown> {
+  return {
+    ...(server.connections !== undefined && { connections: server.connections }),
+    ...(server.refused && { refused_connections: Object.fromEntries(server.refused) }),
+  };
+}
+
+/** Router mode's global `/status`: every stream's status under its name. */
 export function routerStatus(
   snapshots: readonly StreamSnapshot[],
   uptimeSeconds: number,

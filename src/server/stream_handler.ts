@@ -1,52 +1,57 @@
 import type { HttpServerConfig } from "../config/types.ts";
+import type { Codec } from "../stream/codec.ts";
 import type { Hub } from "../stream/hub.ts";
-import { byMethod, jsonResponse, notFoundResponse } from "./responses.ts";
-import { disconnectSseClients, sseResponse } from "./sse.ts";
-
-/** A stream's HTTP endpoints as a plain function: testable without a socket. */
-export type HttpHandler = (request: Request, remoteAddr?: string) => Response;
+import type { HttpHandler } from "./http_server.ts";
+import { byMethod, corsHeaders, jsonResponse, notFoundResponse } from "./responses.ts";
+import { sseResponse } from "./sse.ts";
 
 /** What a stream's HTTP endpoints serve. */
 export interface StreamHandlerOptions {
   readonly hub: Hub;
   readonly stream: string;
   readonly config: HttpServerConfig;
+  /** The SSE codec of this server's clients. */
+  readonly sse: Codec;
   /** `/{name}` in router mode (the router strips it before calling), `""` standalone. */
   readonly prefix: string;
-  /** The process-wide shutdown signal. */
+  /** The process-wide shutdown signal: no new subscriptions once it aborts. */
   readonly shutdown: AbortSignal;
-  /** The stream's status document (SPEC §7). */
+  /** The stream's status document. */
   readonly status: () => unknown;
 }
 
 /**
  * `{stream_path}` (SSE) and `{status_path}` (JSON) of one stream, with `HEAD`, `OPTIONS`,
- * `405` and `404` (SPEC §5.1). At shutdown every SSE client gets its `disconnect` event.
+ * `405` and `404`. Only the request's path picks the endpoint.
  */
 export function streamHandler(options: StreamHandlerOptions): HttpHandler {
   const { config, prefix, shutdown } = options;
-  const sse = {
-    ...options,
-    streamPath: prefix + config.streamPath,
-    statusPath: prefix + config.statusPath,
+  const endpoints = {
+    stream: prefix + config.streamPath,
+    status: prefix + config.statusPath,
   };
-  const endpoints = { stream: sse.streamPath, status: sse.statusPath };
-  shutdown.addEventListener("abort", () => disconnectSseClients(options.hub), { once: true });
-
-  return (request, remoteAddr = "unknown") => {
+  return (request, client) => {
     const path = new URL(request.url).pathname;
+    const cors = corsHeaders(request, config.access.corsOrigins);
     if (path === config.streamPath) {
       return byMethod(
         request,
         () =>
           shutdown.aborted
-            ? jsonResponse(request, { error: "LogWisp is shutting down" }, 503)
-            : sseResponse(request, remoteAddr, sse),
+            ? jsonResponse(request, { error: "LogWisp is shutting down" }, 503, cors)
+            : sseResponse(request, {
+              hub: options.hub,
+              codec: options.sse,
+              config,
+              client,
+              headers: cors,
+            }),
+        cors,
       );
     }
     if (path === config.statusPath) {
-      return byMethod(request, () => jsonResponse(request, options.status()));
+      return byMethod(request, () => jsonResponse(request, options.status(), 200, cors), cors);
     }
-    return notFoundResponse(request, prefix + path, endpoints);
+    return notFoundResponse(request, prefix + path, endpoints, cors);
   };
 }

@@ -1,21 +1,35 @@
 import assert from "node:assert/strict";
-import { TcpLines, tcpServerConfig, waitFor, within } from "../_test_utils.ts";
+import { TcpLines, tcpServerConfig, testHub, waitFor, within } from "../_test_utils.ts";
 import type { ServerConfig } from "../config/types.ts";
 import type { LogEntry } from "../entry/entry.ts";
-import { Hub } from "../stream/hub.ts";
-import { serveTcp } from "./tcp_server.ts";
+import type { Hub } from "../stream/hub.ts";
+import { serveTcp, tcpCodec } from "./tcp_server.ts";
 
 const CONFIG: ServerConfig = tcpServerConfig({ bufferSize: 50 });
 const entry = (message: string): LogEntry => ({ time: "t", source: "a.log", message });
 
+function start(hub: Hub, shutdown: AbortController, drainMs: number, config = CONFIG) {
+  const codec = tcpCodec(config.heartbeat);
+  shutdown.signal.addEventListener("abort", () => hub.farewell(codec, "server_shutdown"));
+  return serveTcp({
+    hub,
+    codec,
+    config,
+    label: "test",
+    log: () => {},
+    shutdown: shutdown.signal,
+    drainMs,
+  });
+}
+
 Deno.test("TCP server sends NDJSON, ignores client input, and flushes then closes at shutdown", async () => {
-  const hub = new Hub(0);
+  const hub = testHub(0);
   const shutdown = new AbortController();
-  const server = serveTcp({ hub, config: CONFIG, shutdown: shutdown.signal, drainMs: 2000 });
+  const server = start(hub, shutdown, 2000);
   const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
   try {
     await conn.write(new TextEncoder().encode("hello server, this is ignored\n"));
-    await waitFor(() => hub.clients.size === 1);
+    await waitFor(() => hub.clientCount() === 1);
     hub.publish(entry("one"));
     hub.publish(entry("two"));
     const lines = new TcpLines(conn);
@@ -34,13 +48,13 @@ Deno.test("TCP server sends NDJSON, ignores client input, and flushes then close
 });
 
 Deno.test("TCP server: a client that never reads drops (counted), others get everything", async () => {
-  const hub = new Hub(0);
+  const hub = testHub(0);
   const shutdown = new AbortController();
-  const server = serveTcp({ hub, config: CONFIG, shutdown: shutdown.signal, drainMs: 100 });
+  const server = start(hub, shutdown, 100);
   const stuck = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
   const reader = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
   try {
-    await waitFor(() => hub.clients.size === 2);
+    await waitFor(() => hub.clientCount() === 2);
     const readerAddr = reader.localAddr as Deno.NetAddr;
     const [fast] = [...hub.clients].filter((client) =>
       client.remoteAddr === `${readerAddr.hostname}:${readerAddr.port}`
@@ -71,13 +85,13 @@ Deno.test("TCP server: a client that never reads drops (counted), others get eve
 });
 
 Deno.test("TCP server: a client that closes its side is forgotten", async () => {
-  const hub = new Hub(0);
+  const hub = testHub(0);
   const shutdown = new AbortController();
-  const server = serveTcp({ hub, config: CONFIG, shutdown: shutdown.signal, drainMs: 100 });
+  const server = start(hub, shutdown, 100);
   const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
-  await waitFor(() => hub.clients.size === 1);
+  await waitFor(() => hub.clientCount() === 1);
   conn.close();
-  await waitFor(() => hub.clients.size === 0);
+  await waitFor(() => hub.clientCount() === 0);
   shutdown.abort();
   await within(server.finished, 10_000, "the server to finish");
 });
@@ -86,13 +100,27 @@ Deno.test("TCP server: a port in use throws at once", () => {
   using taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const shutdown = new AbortController();
   assert.throws(
-    () =>
-      serveTcp({
-        hub: new Hub(0),
-        config: { ...CONFIG, port: (taken.addr as Deno.NetAddr).port },
-        shutdown: shutdown.signal,
-        drainMs: 100,
-      }),
+    () => start(testHub(0), shutdown, 100, { ...CONFIG, port: (taken.addr as Deno.NetAddr).port }),
     Deno.errors.AddrInUse,
   );
+});
+
+Deno.test("TCP server: over max_connections_per_ip a connection is closed before any byte", async () => {
+  const hub = testHub(0);
+  const shutdown = new AbortController();
+  const server = start(hub, shutdown, 100, { ...CONFIG, maxConnectionsPerIp: 1 });
+  const first = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+  const second = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+  try {
+    await waitFor(() => hub.clientCount() === 1);
+    hub.publish(entry("for the first only"));
+    assert.equal(await within(second.read(new Uint8Array(10)), 5000, "the refusal"), null);
+    assert.equal(JSON.parse((await new TcpLines(first).take(1))[0]!).message, "for the first only");
+    assert.equal(server.refused.get("max_connections_per_ip"), 1);
+  } finally {
+    first.close();
+    second.close();
+  }
+  shutdown.abort();
+  await within(server.finished, 10_000, "the server to finish");
 });

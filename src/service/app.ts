@@ -25,6 +25,8 @@ export interface RunOptions {
 }
 
 const DEFAULT_DRAIN_MS = 3000;
+/** How long the router may take to write one buffered response (status) to a client. */
+const ROUTER_WRITE_TIMEOUT_MS = 30_000;
 
 /**
  * Runs every stream of `config` until `shutdown` aborts (SPEC §8). Resolves to the exit
@@ -43,7 +45,7 @@ export async function runLogWisp(config: Config, options: RunOptions): Promise<n
 
   try {
     for (const stream of config.streams) {
-      const service = await StreamService.start({
+      const service = await StreamService.bind({
         config: stream,
         shutdown,
         router: options.router,
@@ -56,15 +58,17 @@ export async function runLogWisp(config: Config, options: RunOptions): Promise<n
     }
     if (options.router && config.router) {
       const routed = services.filter((service) => service.handler);
-      const { host, port } = config.router;
-      const server = bind("router", "http", config.router, () =>
+      const routerConfig = config.router;
+      const listener = bind("router", "http", routerConfig, () =>
         serveHttp({
-          host,
-          port,
+          label: "router",
+          host: routerConfig.host,
+          port: routerConfig.port,
+          limits: routerConfig,
+          writeTimeoutMs: ROUTER_WRITE_TIMEOUT_MS,
           shutdown,
           drainMs,
           log,
-          label: "router",
           handler: routerHandler(
             routed.map(({ config, handler }) => ({
               name: config.name,
@@ -79,15 +83,18 @@ export async function runLogWisp(config: Config, options: RunOptions): Promise<n
               ),
           ),
         }));
-      finished.push(server.finished);
-      router = { host, port: server.port };
-      for (const service of routed) service.httpPort = server.port;
+      finished.push(listener.finished);
+      router = { host: routerConfig.host, port: listener.port };
+      for (const service of routed) service.httpPort = listener.port;
     }
   } catch (error) {
     failed.abort();
     await Promise.all(finished);
     throw error;
   }
+  // Every port answers (status says "starting") while the files are first scanned.
+  await Promise.all(services.map((service) => service.start()));
+  for (const service of services) finished.push(service.finished);
 
   log("info", `LogWisp ${VERSION} ready (configuration: ${describeSource(config)})`);
   for (const line of endpointLines(services, router)) {

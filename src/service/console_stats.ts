@@ -9,11 +9,12 @@ import type { StreamSnapshot } from "../server/status.ts";
  */
 export function formatConsoleStats(snapshots: readonly StreamSnapshot[], now: Date): string {
   const lines = [`${clockPrefix(now)} Active streams: ${snapshots.length}`];
-  for (const { name, monitor, hub } of snapshots) {
+  for (const { name, monitor, hub, tcp, http } of snapshots) {
     const drops = hub.droppedEntries > 0 ? ` dropped=${hub.droppedEntries}` : "";
+    const count = (server: typeof tcp) => server ? hub.clientCount(server.codecs) : 0;
     lines.push(
       `  ${name}: watchers=${monitor.activeWatchers} entries=${monitor.totalEntries} ` +
-        `tcp_conns=${hub.clientCount("tcp")} http_conns=${hub.clientCount("sse")}${drops}`,
+        `tcp_conns=${count(tcp)} http_conns=${count(http)}${drops}`,
     );
   }
   return lines.join("\n") + "\n";

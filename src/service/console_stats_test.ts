@@ -1,6 +1,9 @@
 import assert from "node:assert/strict";
 import type { MonitorStats } from "../monitor/monitor.ts";
-import { Hub } from "../stream/hub.ts";
+import { httpServerConfig, tcpServerConfig, testHub } from "../_test_utils.ts";
+import { sseCodec } from "../server/sse.ts";
+import { tcpCodec } from "../server/tcp_server.ts";
+import type { Codec } from "../stream/codec.ts";
 import { formatConsoleStats } from "./console_stats.ts";
 
 const monitor = (activeWatchers: number, totalEntries: number): MonitorStats => ({
@@ -10,19 +13,34 @@ const monitor = (activeWatchers: number, totalEntries: number): MonitorStats => 
   truncatedLines: 0,
   readErrors: 0,
   watchers: [],
+  targets: [],
 });
 
-Deno.test("formatConsoleStats() prints the SPEC §7 lines, with drops only when there are some", () => {
-  const app = new Hub(10);
-  app.subscribe({ transport: "tcp", remoteAddr: "a", bufferSize: 1 });
-  app.subscribe({ transport: "sse", remoteAddr: "b", bufferSize: 10 });
-  app.subscribe({ transport: "sse", remoteAddr: "c", bufferSize: 10 });
+Deno.test("formatConsoleStats() prints the console lines of the README, with drops only when there are some", () => {
+  const app = testHub(10);
+  const tcp = tcpCodec(tcpServerConfig().heartbeat);
+  const sse = sseCodec(
+    { stream: "app", streamPath: "/stream", statusPath: "/status", bufferSize: 10 },
+    httpServerConfig().heartbeat,
+  );
+  const subscribe = (codec: Codec, entries: number) =>
+    app.subscribe({ codec, remoteAddr: "a", limits: { entries, bytes: 1 << 20 } });
+  subscribe(tcp, 1);
+  subscribe(sse, 10);
+  subscribe(sse, 10);
   app.publish({ time: "t", source: "a.log", message: "one" });
   app.publish({ time: "t", source: "a.log", message: "two" });
-  const system = new Hub(0);
   const text = formatConsoleStats([
-    { name: "app", uptimeSeconds: 5, monitor: monitor(3, 1542), hub: app },
-    { name: "system", uptimeSeconds: 5, monitor: monitor(2, 0), hub: system },
+    {
+      name: "app",
+      state: "running",
+      uptimeSeconds: 5,
+      monitor: monitor(3, 1542),
+      hub: app,
+      http: { port: 1, codecs: [sse] },
+      tcp: { port: 2, codecs: [tcp] },
+    },
+    { name: "system", state: "running", uptimeSeconds: 5, monitor: monitor(2, 0), hub: testHub(0) },
   ], new Date(2024, 0, 1, 15, 4, 5));
   assert.equal(
     text,

@@ -1,12 +1,18 @@
-import type { StreamConfig } from "../config/types.ts";
+import type { ServerConfig, StreamConfig } from "../config/types.ts";
 import type { Log } from "../log.ts";
 import { Monitor } from "../monitor/monitor.ts";
-import { runHeartbeat } from "../server/heartbeat.ts";
-import { formatAddress, serveHttp } from "../server/http_server.ts";
-import { type StreamSnapshot, streamStatus } from "../server/status.ts";
-import { type HttpHandler, streamHandler } from "../server/stream_handler.ts";
-import { serveTcp } from "../server/tcp_server.ts";
+import { formatAddress } from "../server/connection.ts";
+import { type HttpHandler, serveHttp } from "../server/http_server.ts";
+import type { Listener } from "../server/listener.ts";
+import { sseCodec } from "../server/sse.ts";
+import { type ListenerSnapshot, type StreamSnapshot, streamStatus } from "../server/status.ts";
+import { streamHandler } from "../server/stream_handler.ts";
+import { serveTcp, tcpCodec } from "../server/tcp_server.ts";
+import type { Codec } from "../stream/codec.ts";
+import { runEventIds } from "../stream/event_ids.ts";
+import { runHeartbeat } from "../stream/heartbeat.ts";
 import { Hub } from "../stream/hub.ts";
+import { runSlowClientReaper } from "../stream/slow_clients.ts";
 import { StartupError } from "./startup_error.ts";
 
 /** How a stream runs. */
@@ -16,16 +22,29 @@ export interface StreamServiceOptions {
   readonly shutdown: AbortSignal;
   /** Router mode: the router serves this stream's HTTP endpoints on its own port. */
   readonly router: boolean;
-  /** Epoch ms the process started, for uptime. */
+  /** Epoch ms the process started: uptime, and the run that event ids carry. */
   readonly startedAt: number;
   /** How long clients may take to receive their last data after shutdown. */
   readonly drainMs: number;
   readonly log: Log;
 }
 
+/** Where a stream is in its life, as status says it. */
+export type StreamState = "starting" | "running" | "stopping";
+
+/** A bound server of a stream, and the codecs of its clients. */
+interface Server {
+  readonly listener?: Listener;
+  readonly codecs: readonly Codec[];
+}
+
+/** What the farewell frames say at shutdown. */
+const SHUTDOWN_REASON = "server_shutdown";
+
 /**
- * One independent pipeline (SPEC §5): monitor → hub → TCP and HTTP servers, started and
- * stopped as a unit.
+ * One independent pipeline: monitor → hub → TCP and HTTP servers, started and stopped as a
+ * unit. Its servers are bound before its files are first scanned, so that its status
+ * answers (`"state": "starting"`) while a directory of thousands of files is scanned.
  */
 export class StreamService {
   readonly config: StreamConfig;
@@ -33,100 +52,148 @@ export class StreamService {
   readonly handler: HttpHandler | undefined;
   readonly #options: StreamServiceOptions;
   readonly #hub: Hub;
-  #monitor: Monitor | undefined;
+  readonly #monitor: Monitor;
+  readonly #signal: AbortSignal;
+  #http: Server | undefined;
+  #tcp: Server | undefined;
   #httpPort: number | undefined;
-  #tcpPort: number | undefined;
-  #finished: Promise<unknown>[] = [];
+  readonly #finished: Promise<unknown>[] = [];
 
   private constructor(options: StreamServiceOptions, signal: AbortSignal) {
-    const { config } = options;
+    const { config, log } = options;
+    if (!config.monitor) throw new StartupError(`stream "${config.name}": no monitor configured`);
     this.config = config;
     this.#options = options;
-    this.#hub = new Hub(config.http?.bufferSize ?? 0);
-    this.handler = config.http && streamHandler({
-      hub: this.#hub,
-      stream: config.name,
-      config: config.http,
-      prefix: options.router ? `/${config.name}` : "",
-      shutdown: signal,
-      status: () => this.status(),
+    this.#signal = signal;
+    this.#hub = new Hub({
+      ids: runEventIds(options.startedAt),
+      ring: { entries: config.http?.bufferSize ?? 0, bytes: config.http?.bufferBytes ?? 0 },
     });
+    this.#monitor = new Monitor({
+      config: config.monitor,
+      onEntries: (entries) => this.#hub.publishAll(entries),
+      signal,
+      label: `stream "${config.name}"`,
+      log,
+    });
+    const prefix = options.router ? `/${config.name}` : "";
+    if (config.http) {
+      const sse = sseCodec({
+        stream: config.name,
+        streamPath: prefix + config.http.streamPath,
+        statusPath: prefix + config.http.statusPath,
+        bufferSize: config.http.bufferSize,
+      }, config.http.heartbeat);
+      this.#http = { codecs: [sse] };
+      this.handler = streamHandler({
+        hub: this.#hub,
+        stream: config.name,
+        config: config.http,
+        sse,
+        prefix,
+        shutdown: signal,
+        status: () => this.status(),
+      });
+    }
+    if (config.tcp) this.#tcp = { codecs: [tcpCodec(config.tcp.heartbeat)] };
   }
 
   /**
-   * Binds the stream's servers, then starts following its files. Throws a
-   * {@linkcode StartupError} naming stream, port and reason when a port cannot be bound,
-   * after closing whatever it had opened.
+   * Binds the stream's servers. Throws a {@linkcode StartupError} naming stream, port and
+   * reason when a port cannot be bound, after closing whatever it had opened. The files are
+   * followed from {@linkcode StreamService.start}.
    */
-  static async start(options: StreamServiceOptions): Promise<StreamService> {
+  static async bind(options: StreamServiceOptions): Promise<StreamService> {
     const failed = new AbortController();
     const signal = AbortSignal.any([options.shutdown, failed.signal]);
     const service = new StreamService(options, signal);
     try {
-      service.#listen(signal);
+      service.#listen();
     } catch (error) {
       failed.abort();
       await service.finished;
       throw error;
     }
-    const { config, log } = options;
-    if (!config.monitor) throw new StartupError(`stream "${config.name}": no monitor configured`);
-    service.#monitor = await Monitor.start({
-      config: config.monitor,
-      onEntries: (entries) => service.#hub.publishAll(entries),
-      signal,
-      label: `stream "${config.name}"`,
-      log,
-    });
-    service.#finished.push(service.#monitor.finished);
+    signal.addEventListener("abort", () => service.#farewell(), { once: true });
     return service;
   }
 
-  #listen(signal: AbortSignal): void {
+  /** Scans the stream's files once (the start position of each), then follows them. */
+  async start(): Promise<void> {
+    await this.#monitor.start();
+    this.#finished.push(this.#monitor.finished);
+  }
+
+  #listen(): void {
     const { config, drainMs, log } = this.#options;
-    const stats = () => ({
-      activeClients: this.#hub.clients.size,
-      uptimeSeconds: this.uptimeSeconds(),
-    });
-    if (config.tcp) {
-      const tcp = bind(
-        `stream "${config.name}"`,
-        "tcp",
-        config.tcp,
-        () => serveTcp({ hub: this.#hub, config: config.tcp!, shutdown: signal, drainMs }),
-      );
-      this.#tcpPort = tcp.port;
-      this.#finished.push(tcp.finished);
-      runHeartbeat({
-        hub: this.#hub,
-        transport: "tcp",
-        config: config.tcp.heartbeat,
-        stats,
-        signal,
-      });
+    const signal = this.#signal;
+    const label = `stream "${config.name}"`;
+    if (config.tcp && this.#tcp) {
+      const tcp = config.tcp;
+      const listener = bind(label, "tcp", tcp, () =>
+        serveTcp({
+          hub: this.#hub,
+          codec: this.#tcp!.codecs[0]!,
+          config: tcp,
+          label: `${label} tcp`,
+          log,
+          shutdown: signal,
+          drainMs,
+        }));
+      this.#tcp = { ...this.#tcp, listener };
+      this.#finished.push(listener.finished);
+      this.#runTimers(tcp, this.#tcp.codecs);
     }
-    if (config.http) {
+    if (config.http && this.#http) {
+      const http = config.http;
       if (!this.#options.router) {
-        const http = bind(`stream "${config.name}"`, "http", config.http, () =>
+        const listener = bind(label, "http", http, () =>
           serveHttp({
-            host: config.http!.host,
-            port: config.http!.port,
+            label: `${label} http`,
+            host: http.host,
+            port: http.port,
+            limits: http,
             handler: this.handler!,
+            writeTimeoutMs: http.slowClientTimeoutSeconds * 1000,
+            log,
             shutdown: signal,
             drainMs,
-            log,
-            label: `stream "${config.name}"`,
           }));
-        this.#httpPort = http.port;
-        this.#finished.push(http.finished);
+        this.#http = { ...this.#http, listener };
+        this.#httpPort = listener.port;
+        this.#finished.push(listener.finished);
       }
+      this.#runTimers(http, this.#http.codecs);
+    }
+  }
+
+  /** The heartbeat (when enabled) and the slow-client reaper of one server. */
+  #runTimers(config: ServerConfig, codecs: readonly Codec[]): void {
+    const hub = this.#hub;
+    if (config.heartbeat.enabled) {
       runHeartbeat({
-        hub: this.#hub,
-        transport: "sse",
-        config: config.http.heartbeat,
-        stats,
-        signal,
+        hub,
+        codecs,
+        intervalSeconds: config.heartbeat.intervalSeconds,
+        stats: () => ({
+          activeClients: hub.clientCount(codecs),
+          uptimeSeconds: this.uptimeSeconds(),
+        }),
+        signal: this.#signal,
       });
+    }
+    runSlowClientReaper({
+      hub,
+      codecs,
+      timeoutSeconds: config.slowClientTimeoutSeconds,
+      signal: this.#signal,
+    });
+  }
+
+  /** Every client is told the server is going away, and ends once its queue is drained. */
+  #farewell(): void {
+    for (const server of [this.#http, this.#tcp]) {
+      for (const codec of server?.codecs ?? []) this.#hub.farewell(codec, SHUTDOWN_REASON);
     }
   }
 
@@ -145,7 +212,17 @@ export class StreamService {
   }
 
   get tcpPort(): number | undefined {
-    return this.#tcpPort;
+    return this.#tcp?.listener?.port;
+  }
+
+  /** Whether the first scan of the stream's files is done. */
+  get ready(): boolean {
+    return this.#monitor.started;
+  }
+
+  get state(): StreamState {
+    if (this.#signal.aborted) return "stopping";
+    return this.#monitor.started ? "running" : "starting";
   }
 
   uptimeSeconds(): number {
@@ -156,18 +233,32 @@ export class StreamService {
   snapshot(): StreamSnapshot {
     return {
       name: this.config.name,
+      state: this.state,
       uptimeSeconds: this.uptimeSeconds(),
-      monitor: this.#monitor!.stats(),
+      monitor: this.#monitor.stats(),
       hub: this.#hub,
-      ...(this.config.http && this.#httpPort !== undefined && { httpPort: this.#httpPort }),
-      ...(this.#tcpPort !== undefined && { tcpPort: this.#tcpPort }),
+      ...(this.#http && this.#httpPort !== undefined && {
+        http: serverSnapshot(this.#httpPort, this.#http),
+      }),
+      ...(this.#tcp?.listener && { tcp: serverSnapshot(this.#tcp.listener.port, this.#tcp) }),
     };
   }
 
-  /** The status document (SPEC §7). */
+  /** The status document. */
   status(): Record<string, unknown> {
     return streamStatus(this.snapshot());
   }
+}
+
+function serverSnapshot(port: number, server: Server): ListenerSnapshot {
+  return {
+    port,
+    codecs: server.codecs,
+    ...(server.listener && {
+      connections: server.listener.connections,
+      refused: server.listener.refused,
+    }),
+  };
 }
 
 /**

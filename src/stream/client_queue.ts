@@ -1,33 +1,62 @@
+/** How much one client's queue may hold. */
+export interface QueueLimits {
+  /** Entry frames at most (`buffer_size`). */
+  readonly entries: number;
+  /** Bytes of entry frames at most (`buffer_bytes`). */
+  readonly bytes: number;
+}
+
+/** What the writer takes from a queue at once. */
+export interface Batch {
+  /** Every waiting frame as one buffer: one write for many entries. */
+  readonly bytes: Uint8Array;
+  /** How many entry frames it holds (control frames do not count). */
+  readonly entries: number;
+  /** `performance.now()` at which each of those entries was published. */
+  readonly publishedAt: readonly number[];
+}
+
 /**
- * One client's queue of encoded frames (SPEC §5): bounded in entries, never blocking the
- * publisher. When it is full new entries are dropped and counted; control frames
- * (heartbeats, gap and disconnect events) always get in.
+ * One client's queue of encoded frames: bounded in entries and in bytes, never blocking the
+ * publisher. When either bound is reached new entries are dropped and counted; control
+ * frames (greetings, heartbeats, farewells) always get in.
  */
 export class ClientQueue {
-  readonly #capacity: number;
+  readonly #limits: QueueLimits;
   #frames: Uint8Array[] = [];
-  /** Entry frames among `#frames`; control frames do not count against the capacity. */
+  #publishedAt: number[] = [];
+  /** Entry frames among `#frames`. */
   #entries = 0;
+  #bytes = 0;
   #dropped = 0;
-  #taken = 0;
+  #takenEntries = 0;
+  #takenBytes = 0;
   #fullSince: number | undefined;
   #closed = false;
   #wake: (() => void) | undefined;
 
-  constructor(capacity: number) {
-    this.#capacity = capacity;
+  constructor(limits: QueueLimits) {
+    this.#limits = limits;
   }
 
-  /** Queues an entry frame; false when the queue is full and the entry was dropped. */
-  offer(frame: Uint8Array, now: number = Date.now()): boolean {
+  /**
+   * Queues an entry frame published at `publishedAt`; false when the queue is full and the
+   * entry was dropped. `now` (epoch ms) marks since when it is full.
+   */
+  offer(frame: Uint8Array, publishedAt: number, now: number = Date.now()): boolean {
     if (this.#closed) return false;
-    if (this.#entries >= this.#capacity) {
+    const full = this.#entries >= this.#limits.entries ||
+      // One frame larger than the whole budget still gets through an empty queue.
+      (this.#entries > 0 && this.#bytes + frame.length > this.#limits.bytes);
+    if (full) {
       this.#dropped++;
       this.#fullSince ??= now;
       return false;
     }
     this.#frames.push(frame);
+    this.#publishedAt.push(publishedAt);
     this.#entries++;
+    this.#bytes += frame.length;
     this.#wake?.();
     return true;
   }
@@ -36,25 +65,34 @@ export class ClientQueue {
   force(frame: Uint8Array): void {
     if (this.#closed) return;
     this.#frames.push(frame);
+    this.#bytes += frame.length;
     this.#wake?.();
   }
 
   /**
-   * Waits for frames and returns all queued ones as one buffer, so the writer makes one
-   * write for many entries. Resolves null once closed and drained.
+   * Waits for frames and returns all queued ones as one batch. Resolves null once closed
+   * and drained.
    */
-  async take(): Promise<Uint8Array | null> {
+  async take(): Promise<Batch | null> {
     while (this.#frames.length === 0) {
       if (this.#closed) return null;
       await new Promise<void>((resolve) => this.#wake = resolve);
       this.#wake = undefined;
     }
     const frames = this.#frames;
+    const batch: Batch = {
+      bytes: frames.length === 1 ? frames[0]! : concat(frames),
+      entries: this.#entries,
+      publishedAt: this.#publishedAt,
+    };
     this.#frames = [];
-    this.#taken += this.#entries;
+    this.#publishedAt = [];
+    this.#takenEntries += this.#entries;
+    this.#takenBytes += batch.bytes.length;
     this.#entries = 0;
+    this.#bytes = 0;
     this.#fullSince = undefined;
-    return frames.length === 1 ? frames[0]! : concat(frames);
+    return batch;
   }
 
   /** No more frames: `take()` drains what is queued, then resolves null. */
@@ -63,14 +101,24 @@ export class ClientQueue {
     this.#wake?.();
   }
 
-  /** Entries the queue holds at most. */
-  get capacity(): number {
-    return this.#capacity;
+  /** Whether {@linkcode close} was called. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** The bounds it was made with. */
+  get limits(): QueueLimits {
+    return this.#limits;
   }
 
   /** Entries waiting. */
   get length(): number {
     return this.#entries;
+  }
+
+  /** Bytes waiting, control frames included. */
+  get bytes(): number {
+    return this.#bytes;
   }
 
   /** Entries dropped because the queue was full. */
@@ -80,10 +128,15 @@ export class ClientQueue {
 
   /** Entries handed to the writer. */
   get taken(): number {
-    return this.#taken;
+    return this.#takenEntries;
   }
 
-  /** Since when entries have been dropped without the writer taking any, if they are. */
+  /** Bytes handed to the writer, control frames included. */
+  get takenBytes(): number {
+    return this.#takenBytes;
+  }
+
+  /** Since when (epoch ms) entries have been dropped without the writer taking any, if they are. */
   get fullSince(): number | undefined {
     return this.#fullSince;
   }

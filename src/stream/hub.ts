@@ -1,122 +1,98 @@
 import { nextTurn } from "../async.ts";
 import type { LogEntry } from "../entry/entry.ts";
-import { ClientQueue } from "./client_queue.ts";
+import { type Batch, ClientQueue, type QueueLimits } from "./client_queue.ts";
+import type { Codec, Gap, HeartbeatStats } from "./codec.ts";
+import { EntryRing, type RingLimits } from "./entry_ring.ts";
+import type { EventIds } from "./event_ids.ts";
+import { PublishedEntry } from "./published_entry.ts";
 
-/** The wire formats entries go out in. */
-export type Transport = "sse" | "tcp";
-
-const encoder = new TextEncoder();
-
-/**
- * An entry as clients receive it: serialized to JSON once, and encoded once per wire
- * format however many clients get it.
- */
-export class PublishedEntry {
-  readonly seq: number;
-  readonly json: string;
-  #sse: Uint8Array | undefined;
-  #line: Uint8Array | undefined;
-
-  constructor(seq: number, entry: LogEntry) {
-    this.seq = seq;
-    this.json = JSON.stringify(entry);
-  }
-
-  /**
-   * The frame in `transport`'s format: `id: <seq>` / `data: <json>`, a default `message`
-   * event (SPEC §5.1), or one NDJSON line (SPEC §5.2).
-   */
-  text(transport: Transport): string {
-    return transport === "sse" ? `id: ${this.seq}\ndata: ${this.json}\n\n` : `${this.json}\n`;
-  }
-
-  /** The encoded frame: from the batch it was published in, else encoded now. */
-  frame(transport: Transport): Uint8Array {
-    if (transport === "sse") return this.#sse ??= encoder.encode(this.text(transport));
-    return this.#line ??= encoder.encode(this.text(transport));
-  }
-
-  /** @internal Set by {@linkcode encodeFrames}. */
-  setFrame(transport: Transport, bytes: Uint8Array): void {
-    if (transport === "sse") this.#sse = bytes;
-    else this.#line = bytes;
-  }
+/** Decides which entries a client receives (its filter); the hub calls it once per entry. */
+export interface EntryFilter {
+  matches(entry: LogEntry): boolean;
 }
 
-/**
- * Encodes the frames of a batch in one call: one encode per entry would cost more than
- * serializing it. Each entry keeps its own view of the shared buffer, so frames published
- * together stay adjacent and a client queue can hand them to the socket without copying.
- */
-function encodeFrames(entries: readonly PublishedEntry[], transport: Transport): void {
-  const texts = entries.map((entry) => entry.text(transport));
-  const joined = texts.join("");
-  const bytes = encoder.encode(joined);
-  // As many bytes as characters: all ASCII, so each frame's length is its text's.
-  const ascii = bytes.length === joined.length;
-  let offset = 0;
-  for (let i = 0; i < entries.length; i++) {
-    const length = ascii ? texts[i]!.length : utf8Length(texts[i]!);
-    entries[i]!.setFrame(transport, bytes.subarray(offset, offset + length));
-    offset += length;
-  }
-}
-
-const NON_ASCII = /[\u0080-\uffff]/;
-
-/** The length of `text` in UTF-8, as TextEncoder writes it (a lone surrogate as U+FFFD). */
-export function utf8Length(text: string): number {
-  if (!NON_ASCII.test(text)) return text.length;
-  let length = 0;
-  for (let i = 0; i < text.length; i++) {
-    const code = text.charCodeAt(i);
-    if (code < 0x80) length += 1;
-    else if (code < 0x800) length += 2;
-    else if (
-      code >= 0xd800 && code <= 0xdbff && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00
-    ) {
-      length += 4;
-      i++;
-    } else length += 3;
-  }
-  return length;
-}
-
-/** Sequence numbers a resuming client missed because they left the ring. */
-export interface Gap {
-  readonly from: number;
-  readonly to: number;
-}
-
-/** Who is subscribing. */
+/** Who is subscribing, and from where in the stream. */
 export interface SubscribeOptions {
-  readonly transport: Transport;
+  readonly codec: Codec;
   readonly remoteAddr: string;
-  readonly bufferSize: number;
-  /** Resume after this sequence number (SSE `Last-Event-ID`): the ring's later entries are queued first. */
-  readonly after?: number | undefined;
+  /** The authenticated user, token name or certificate subject, if any. */
+  readonly identity?: string | undefined;
+  readonly limits: QueueLimits;
+  /** The client's `Last-Event-ID`: the ring's entries after it are queued first. */
+  readonly lastEventId?: string | undefined;
+  /** Without a usable `lastEventId`: start with the last this many entries (`tail=N`). */
+  readonly tail?: number | undefined;
+  readonly filter?: EntryFilter | undefined;
+  /** How status shows the filter, e.g. `level=WARN grep=timeout`. */
+  readonly filterDescription?: string | undefined;
+}
+
+/** Totals of one transport over every client it ever had: counters that never go down. */
+export interface TransportTotals {
+  connections: number;
+  entriesSent: number;
+  bytesSent: number;
+  dropped: number;
+  filtered: number;
+  slowDisconnected: number;
+}
+
+/** How a hub keeps and numbers entries. */
+export interface HubOptions {
+  /** How entries are named on the wire and how clients' resume ids are read. */
+  readonly ids: EventIds;
+  /** What is kept for resume and `tail`. */
+  readonly ring: RingLimits;
+  /** Receives, per entry written to a socket, the seconds since it was published. */
+  readonly observeLatency?: (seconds: number) => void;
 }
 
 /** One connected client of a hub. */
 export class Subscription {
   readonly id: string = crypto.randomUUID();
-  readonly transport: Transport;
+  readonly codec: Codec;
   readonly remoteAddr: string;
+  readonly identity: string | undefined;
   readonly connectedAt: Date = new Date();
   readonly queue: ClientQueue;
-  /** Entries the client asked to resume from that are no longer in the ring. */
+  /** What the client missed, when it resumed from entries no longer kept. */
   readonly gap: Gap | undefined;
+  readonly filter: EntryFilter | undefined;
+  readonly filterDescription: string | undefined;
   /** Set by the transport: ends the connection now, even mid-write to a client that does not read. */
   onTerminate: (() => void) | undefined;
+  #filtered = 0;
   readonly #hub: Hub;
+  readonly #totals: TransportTotals;
 
   /** @internal Created by {@linkcode Hub.subscribe}. */
-  constructor(hub: Hub, options: SubscribeOptions, gap: Gap | undefined) {
+  constructor(hub: Hub, options: SubscribeOptions, gap: Gap | undefined, totals: TransportTotals) {
     this.#hub = hub;
-    this.transport = options.transport;
+    this.codec = options.codec;
     this.remoteAddr = options.remoteAddr;
-    this.queue = new ClientQueue(options.bufferSize);
+    this.identity = options.identity;
+    this.queue = new ClientQueue(options.limits);
     this.gap = gap;
+    this.filter = options.filter;
+    this.filterDescription = options.filterDescription;
+    this.#totals = totals;
+  }
+
+  /** `sse`, `ws` or `tcp`. */
+  get transport(): string {
+    return this.codec.transport;
+  }
+
+  /** Entries its filter left out (not drops: the client did not want them). */
+  get filtered(): number {
+    return this.#filtered;
+  }
+
+  /** The transport wrote `batch` to the socket: counts it, and times its entries. */
+  written(batch: Batch, now: number = performance.now()): void {
+    this.#totals.entriesSent += batch.entries;
+    this.#totals.bytesSent += batch.bytes.length;
+    this.#hub.observeLatency(batch.publishedAt, now);
   }
 
   /** Stops delivery: the writer drains what is queued, then sees the end. */
@@ -130,77 +106,206 @@ export class Subscription {
     this.close();
     this.onTerminate?.();
   }
+
+  /** @internal Whether the client wants `entry`; counts it when not. */
+  wants(entry: PublishedEntry): boolean {
+    if (this.filter === undefined) return true;
+    let wanted: boolean;
+    try {
+      wanted = this.filter.matches(entry.entry);
+    } catch {
+      // A filter that fails on an entry does not take the client down with it.
+      wanted = false;
+    }
+    if (!wanted) {
+      this.#filtered++;
+      this.#totals.filtered++;
+    }
+    return wanted;
+  }
+
+  /** @internal Offers a frame; counts a drop. */
+  offer(frame: Uint8Array, entry: PublishedEntry, now: number): void {
+    if (!this.queue.offer(frame, entry.publishedAt, now)) this.#totals.dropped++;
+  }
 }
 
 /**
- * A stream's fan-out (SPEC §5): numbers entries from 1, hands each to every client's
- * queue without ever waiting for one, and keeps the last entries for SSE resume.
+ * A stream's fan-out: numbers entries (or takes the source's numbers), hands each to every
+ * client's queue without ever waiting for one, and keeps the last entries for resume and
+ * `tail`. It knows no wire format: each client's {@linkcode Codec} frames its entries, and
+ * every entry is framed once per codec however many clients use it.
  */
 export class Hub {
-  readonly #ring: (PublishedEntry | undefined)[];
+  readonly #options: HubOptions;
+  readonly #ring: EntryRing;
   readonly #clients = new Set<Subscription>();
+  readonly #totals = new Map<string, TransportTotals>();
   #seq = 0;
-  #dropped = 0;
-  #evicted = 0;
+  #unserializable = 0;
 
-  /** `ringSize`: entries kept for resume (the HTTP server's `buffer_size`; 0 without one). */
-  constructor(ringSize: number) {
-    this.#ring = new Array(ringSize);
+  constructor(options: HubOptions) {
+    this.#options = options;
+    this.#ring = new EntryRing(options.ring);
   }
 
   /**
-   * Publishes a batch read at once. A batch larger than half the smallest client queue is
-   * published in slices of that size with one event-loop turn between them, so that
-   * clients that keep up drain their queue meanwhile instead of dropping a burst. A
+   * Publishes a batch read at once, numbered on from the last sequence number, or with the
+   * source's own sequence numbers `seqs` (increasing). A batch larger than half the smallest
+   * client queue is published in slices of that size with one event-loop turn between them,
+   * so that clients that keep up drain their queue meanwhile instead of dropping a burst. A
    * client that does not drain still drops: nothing waits for it.
    */
-  async publishAll(entries: readonly LogEntry[]): Promise<void> {
+  async publishAll(entries: readonly LogEntry[], seqs?: readonly number[]): Promise<void> {
     let slice = Infinity;
-    for (const client of this.#clients) slice = Math.min(slice, client.queue.capacity);
+    for (const client of this.#clients) slice = Math.min(slice, client.queue.limits.entries);
     slice = Math.max(1, Math.floor(slice / 2));
     for (let start = 0; start < entries.length; start += slice) {
       if (start > 0 && this.#clients.size > 0) await nextTurn();
-      this.#publish(entries.slice(start, start + slice));
+      this.#publish(entries.slice(start, start + slice), seqs?.slice(start, start + slice));
     }
   }
 
-  /** Numbers the entry and offers it to every client; a full client queue drops it and counts. */
-  publish(entry: LogEntry): void {
-    this.#publish([entry]);
+  /** Publishes one entry. */
+  publish(entry: LogEntry, seq?: number): void {
+    this.#publish([entry], seq === undefined ? undefined : [seq]);
   }
 
-  #publish(entries: readonly LogEntry[]): void {
-    const published = entries.map((entry) => new PublishedEntry(++this.#seq, entry));
-    if (this.#ring.length > 0) {
-      for (const entry of published) this.#ring[entry.seq % this.#ring.length] = entry;
-    }
+  #publish(entries: readonly LogEntry[], seqs: readonly number[] | undefined): void {
+    const now = performance.now();
+    const published = entries.map((entry, i) => {
+      this.#seq = seqs?.[i] ?? this.#seq + 1;
+      const entryJson = this.#serialize(entry);
+      return new PublishedEntry(
+        this.#seq,
+        this.#options.ids.format(this.#seq),
+        entry,
+        entryJson,
+        now,
+      );
+    });
+    for (const entry of published) this.#ring.push(entry);
     if (this.#clients.size === 0) return;
-    const transports = new Set<Transport>();
-    for (const client of this.#clients) transports.add(client.transport);
-    for (const transport of transports) encodeFrames(published, transport);
-    const now = Date.now();
-    for (const entry of published) {
-      for (const client of this.#clients) {
-        if (!client.queue.offer(entry.frame(client.transport), now)) this.#dropped++;
+
+    const byCodec = new Map<Codec, Subscription[]>();
+    for (const client of this.#clients) {
+      const clients = byCodec.get(client.codec);
+      if (clients) clients.push(client);
+      else byCodec.set(client.codec, [client]);
+    }
+    const wall = Date.now();
+    for (const [codec, clients] of byCodec) this.#deliver(codec, clients, published, wall);
+  }
+
+  /** Frames the entries `clients` want once, and offers each client its frames. */
+  #deliver(
+    codec: Codec,
+    clients: readonly Subscription[],
+    entries: readonly PublishedEntry[],
+    now: number,
+  ): void {
+    // Which entries each filtered client wants; unfiltered clients want them all.
+    const wants = new Map<Subscription, boolean[]>();
+    let wantedByAny: boolean[] | undefined;
+    if (clients.every((client) => client.filter !== undefined)) {
+      wantedByAny = new Array(entries.length).fill(false);
+    }
+    for (const client of clients) {
+      if (client.filter === undefined) continue;
+      const wanted = entries.map((entry) => client.wants(entry));
+      wants.set(client, wanted);
+      if (wantedByAny) wanted.forEach((yes, i) => wantedByAny![i] ||= yes);
+    }
+    const framed = wantedByAny ? entries.filter((_, i) => wantedByAny![i]) : entries;
+    if (framed.length === 0) return;
+    const frames = codec.encode(framed);
+    const frameOf: (Uint8Array | undefined)[] = new Array(entries.length);
+    let next = 0;
+    entries.forEach((_, i) => {
+      if (!wantedByAny || wantedByAny[i]) frameOf[i] = frames[next++];
+    });
+    // A filtered client takes a few frames out of a batch's shared buffer; holding views
+    // would keep the whole buffer alive while its queue counts only the views. Such frames
+    // are copied once, and the copies shared by every filtered client.
+    const compact: (Uint8Array | undefined)[] = new Array(entries.length);
+    for (const client of clients) {
+      const wanted = wants.get(client);
+      for (let i = 0; i < entries.length; i++) {
+        if (wanted && !wanted[i]) continue;
+        let frame = frameOf[i]!;
+        if (wanted && frame.byteLength * 4 < frame.buffer.byteLength) {
+          frame = compact[i] ??= frame.slice();
+        }
+        client.offer(frame, entries[i]!, now);
       }
     }
   }
 
   /**
-   * Registers a client. With `after`, the entries after it still in the ring are queued
-   * first, in the same synchronous step as the registration: no gap, no duplicate.
+   * The entry's JSON. Entries come from arbitrary lines; one that cannot be serialized
+   * (nesting beyond the stack) is replaced by a note saying so, and counted, rather than
+   * ending the process.
+   */
+  #serialize(entry: LogEntry): string {
+    try {
+      return JSON.stringify(entry);
+    } catch (error) {
+      this.#unserializable++;
+      return JSON.stringify({
+        time: entry.time,
+        source: entry.source,
+        message: "LogWisp could not serialize this entry",
+        fields: { error: error instanceof Error ? error.message : String(error) },
+      });
+    }
+  }
+
+  /**
+   * Registers a client. Its codec's greeting comes first; then, with a `lastEventId` of
+   * this stream, the ring's entries after it; with one of an earlier run, the whole ring and
+   * a gap saying so; else with `tail`, the last entries it wants. All in the same
+   * synchronous step as the registration: no gap, no duplicate with what is published next.
    */
   subscribe(options: SubscribeOptions): Subscription {
-    const backlog = options.after === undefined ? [] : this.#since(options.after);
-    const first = backlog[0]?.seq ?? this.#seq + 1;
-    const wanted = options.after === undefined || options.after > this.#seq
-      ? first
-      : options.after + 1;
-    const gap = wanted < first ? { from: wanted, to: first - 1 } : undefined;
-    const subscription = new Subscription(this, options, gap);
-    for (const entry of backlog) subscription.queue.offer(entry.frame(options.transport));
+    const point = options.lastEventId === undefined
+      ? undefined
+      : this.#options.ids.parse(options.lastEventId);
+    const oldest = this.#ring.oldest?.seq ?? this.#seq + 1;
+    let backlog: PublishedEntry[] = [];
+    let gap: Gap | undefined;
+    if (point && "seq" in point) {
+      if (point.seq < this.#seq) {
+        backlog = this.#ring.after(point.seq);
+        if (oldest > point.seq + 1) gap = this.#gap("evicted", point.seq + 1, oldest - 1);
+      }
+    } else if (point) {
+      backlog = this.#ring.after(0);
+      gap = { ...this.#gap("restart", 1, oldest - 1), lastEventId: options.lastEventId! };
+    }
+    const totals = this.totals(options.codec.transport);
+    totals.connections++;
+    const subscription = new Subscription(this, options, gap, totals);
+    const greeting = options.codec.greeting({ clientId: subscription.id, gap });
+    if (greeting) subscription.queue.force(greeting);
+    if (point === undefined && options.tail !== undefined && options.tail > 0) {
+      backlog = this.#ring.last(options.tail, (entry) => subscription.wants(entry));
+    } else {
+      backlog = backlog.filter((entry) => subscription.wants(entry));
+    }
+    if (backlog.length > 0) {
+      const frames = options.codec.encode(backlog);
+      const now = Date.now();
+      backlog.forEach((entry, i) => subscription.offer(frames[i]!, entry, now));
+    }
     this.#clients.add(subscription);
     return subscription;
+  }
+
+  #gap(reason: Gap["reason"], from: number, to: number): Gap {
+    const missed = Math.max(0, to - from + 1);
+    if (missed === 0) return { reason, missed };
+    const ids = this.#options.ids;
+    return { reason, from: ids.format(from), to: ids.format(to), missed };
   }
 
   /** @internal Called by {@linkcode Subscription.close}. */
@@ -208,57 +313,109 @@ export class Hub {
     this.#clients.delete(subscription);
   }
 
-  /**
-   * Disconnects clients of `transport` whose queue has been full, with nothing taken,
-   * for `maxFullMs` (SPEC §5): they hold a full queue and gain nothing from it.
-   */
-  evictStuck(transport: Transport, maxFullMs: number, now: number): void {
-    for (const client of this.#clients) {
-      const since = client.queue.fullSince;
-      if (client.transport === transport && since !== undefined && now - since >= maxFullMs) {
-        this.#evicted++;
-        client.terminate();
-      }
+  /** @internal Called by {@linkcode Subscription.written}. */
+  observeLatency(publishedAt: readonly number[], now: number): void {
+    const observe = this.#options.observeLatency;
+    if (!observe) return;
+    for (const at of publishedAt) observe((now - at) / 1000);
+  }
+
+  /** Sends `codec`'s heartbeat to each of its clients. */
+  heartbeat(codec: Codec, stats: HeartbeatStats, now: Date = new Date()): void {
+    const frame = codec.heartbeat(stats, now);
+    if (!frame) return;
+    for (const client of this.#clients) if (client.codec === codec) client.queue.force(frame);
+  }
+
+  /** Sends `codec`'s farewell to each of its clients and ends them once they have drained. */
+  farewell(codec: Codec, reason: string): void {
+    const frame = codec.farewell(reason);
+    for (const client of [...this.#clients]) {
+      if (client.codec !== codec) continue;
+      if (frame) client.queue.force(frame);
+      client.close();
     }
   }
 
-  /** Connected clients. */
-  get clients(): ReadonlySet<Subscription> {
-    return this.#clients;
+  /**
+   * Disconnects clients of `codecs` whose queue has been full, with nothing taken, for
+   * `timeoutMs`: they hold a full queue and gain nothing from it. Returns how many.
+   */
+  evictSlow(codecs: readonly Codec[], timeoutMs: number, now: number = Date.now()): number {
+    let evicted = 0;
+    for (const client of [...this.#clients]) {
+      const since = client.queue.fullSince;
+      if (!codecs.includes(client.codec) || since === undefined || now - since < timeoutMs) {
+        continue;
+      }
+      this.totals(client.transport).slowDisconnected++;
+      evicted++;
+      client.terminate();
+    }
+    return evicted;
   }
 
-  /** How many clients of `transport` are connected. */
-  clientCount(transport: Transport): number {
+  /** Connected clients, for status; read only. */
+  get clients(): Iterable<Subscription> {
+    return this.#clients.values();
+  }
+
+  /** How many clients are connected through `codecs` (all when not given). */
+  clientCount(codecs?: readonly Codec[]): number {
+    if (codecs === undefined) return this.#clients.size;
     let count = 0;
-    for (const client of this.#clients) if (client.transport === transport) count++;
+    for (const client of this.#clients) if (codecs.includes(client.codec)) count++;
     return count;
   }
 
-  /** The last sequence number given out: the number of entries published. */
+  /** The counters of `transport`, created at zero on first use. */
+  totals(transport: string): TransportTotals {
+    let totals = this.#totals.get(transport);
+    if (!totals) {
+      totals = {
+        connections: 0,
+        entriesSent: 0,
+        bytesSent: 0,
+        dropped: 0,
+        filtered: 0,
+        slowDisconnected: 0,
+      };
+      this.#totals.set(transport, totals);
+    }
+    return totals;
+  }
+
+  /** Every transport's counters so far. */
+  get transportTotals(): ReadonlyMap<string, Readonly<TransportTotals>> {
+    return this.#totals;
+  }
+
+  /** The last sequence number given out. */
   get lastSeq(): number {
     return this.#seq;
   }
 
   /** Entries dropped for full client queues, over all clients ever connected. */
   get droppedEntries(): number {
-    return this.#dropped;
+    let dropped = 0;
+    for (const totals of this.#totals.values()) dropped += totals.dropped;
+    return dropped;
   }
 
-  /** Clients disconnected by {@linkcode Hub.evictStuck}. */
-  get evictedClients(): number {
-    return this.#evicted;
+  /** Clients disconnected by {@linkcode Hub.evictSlow}. */
+  get slowDisconnected(): number {
+    let evicted = 0;
+    for (const totals of this.#totals.values()) evicted += totals.slowDisconnected;
+    return evicted;
   }
 
-  /**
-   * The ring's entries after `after`. An `after` beyond the last sequence number comes
-   * from before a restart: everything in the ring is new to that client.
-   */
-  #since(after: number): PublishedEntry[] {
-    const size = this.#ring.length;
-    const oldest = Math.max(1, this.#seq - size + 1);
-    const from = after > this.#seq ? oldest : Math.max(after + 1, oldest);
-    const entries: PublishedEntry[] = [];
-    for (let seq = from; seq <= this.#seq; seq++) entries.push(this.#ring[seq % size]!);
-    return entries;
+  /** Entries that could not be serialized and were replaced by a note. */
+  get unserializableEntries(): number {
+    return this.#unserializable;
+  }
+
+  /** Entries and bytes the ring keeps now. */
+  get ring(): { readonly entries: number; readonly bytes: number } {
+    return { entries: this.#ring.size, bytes: this.#ring.bytes };
   }
 }
