@@ -1,4 +1,4 @@
-import { basename } from "node:path";
+import { basename, dirname, join } from "node:path";
 import type { LogEntry } from "../entry/entry.ts";
 import { parseLine, type ReadTime, readTime } from "../entry/parse_line.ts";
 import { fsErrorReason, isNotFound, NotRegularFileError } from "../fs_error.ts";
@@ -32,6 +32,8 @@ export interface WatcherStats {
   readonly lastRead: string | null;
   readonly readErrors: number;
   readonly truncatedLines: number;
+  /** Bytes read from copytruncate's copies, which a truncation took away unread. */
+  readonly recoveredBytes?: number;
   /** The current problem, or the path that reads the same file. */
   readonly detail?: string;
 }
@@ -74,6 +76,10 @@ const ROTATE_WAIT_MS = 10_000;
 const TAIL_SCAN_BYTES = 64 * 1024;
 /** Bytes before the read position remembered to notice content replaced behind it. */
 const FINGERPRINT_BYTES = 16;
+/** Leeway for file-system timestamps when telling a copy made since the last read. */
+const COPY_MTIME_SLACK_MS = 50;
+/** Siblings looked at, newest first, for the copy copytruncate made. */
+const COPY_CANDIDATES = 4;
 
 /**
  * Follows one path like `tail -F`: reads new lines as they are written, and detects
@@ -116,6 +122,10 @@ export class FileTailer {
   #truncatedLines = 0;
   /** When a check last found anything new: data, a rotation, another state. */
   #changedAt = 0;
+  /** Epoch ms just before the last read of the current file: what was there then, it has. */
+  #lookedAt = 0;
+  /** Bytes read from copies copytruncate made, which the truncation took from the file. */
+  #recoveredBytes = 0;
   /** The path reaches its file through a symlink: events in its directory miss its writes. */
   #followsLink = false;
 
@@ -158,12 +168,15 @@ export class FileTailer {
   /**
    * Looks at the path once: follows rotation and truncation, then reads what is new.
    * `buffer` is scratch space shared by the tailers of a monitor, which never check
-   * concurrently. Resolves true when data is left to read (the per-check cap was hit).
+   * concurrently. `written`: a file-system event says the file was just written, so its
+   * new bytes are read before anything else. Resolves true when data is left to read (the
+   * per-check cap was hit).
    */
-  async check(buffer: Uint8Array, now: number): Promise<boolean> {
+  async check(buffer: Uint8Array, now: number, written = false): Promise<boolean> {
     const before = this.#progress();
     try {
-      return await this.#check(buffer, now);
+      const verified = written && await this.#readWritten(buffer);
+      return await this.#check(buffer, now, verified);
     } finally {
       this.#startAtEnd = false;
       await this.#emit();
@@ -177,7 +190,42 @@ export class FileTailer {
       `${this.#draining.length} ${this.#readErrors}`;
   }
 
-  async #check(buffer: Uint8Array, now: number): Promise<boolean> {
+  /**
+   * The fast path after a write event, one read: from just before the position, so that
+   * the same read that brings the new bytes also shows the bytes before them are still the
+   * ones read there (the file was not truncated and rewritten). A write reaches the clients
+   * one file-system round trip after its event, not four; rotation is still checked after.
+   * Resolves whether the fingerprint held.
+   */
+  async #readWritten(buffer: Uint8Array): Promise<boolean> {
+    const file = this.#file;
+    const length = this.#fingerprintLength;
+    if (!file || length === 0 || this.#draining.length > 0) return false;
+    this.#lookedAt = Date.now();
+    file.seek(this.#position - length);
+    let count: number;
+    try {
+      count = await file.read(buffer) ?? 0;
+    } catch {
+      return false;
+    } finally {
+      file.seek(this.#position);
+    }
+    for (let i = 0; i < length; i++) {
+      if (i >= count || buffer[i] !== this.#fingerprint[i]) return false;
+    }
+    if (count === length) return true;
+    const chunk = buffer.subarray(length, count);
+    this.#at = readTime(Date.now());
+    this.#splitter.push(chunk, this.#sink);
+    this.#remember(chunk);
+    this.#position += chunk.length;
+    file.seek(this.#position);
+    await this.#emit();
+    return true;
+  }
+
+  async #check(buffer: Uint8Array, now: number, verified: boolean): Promise<boolean> {
     await this.#drain(buffer, now);
     let info: FileFacts;
     try {
@@ -193,8 +241,11 @@ export class FileTailer {
 
     let restarted = false;
     if (this.#file && identityOf(info) === this.#identity) {
-      const reason = await this.#truncation(info);
-      if (reason) this.#restart(reason);
+      const reason = await this.#truncation(info, verified);
+      if (reason) {
+        await this.#readRestFromCopy(buffer);
+        this.#restart(reason);
+      }
       restarted = reason !== undefined;
     } else {
       // A new file at the path (first sight, rename, delete or symlink swap). Open it before
@@ -372,7 +423,8 @@ export class FileTailer {
     return this.#file ? await hasName(this.#file) : false;
   }
 
-  async #truncation(info: FileFacts): Promise<RotationReason | undefined> {
+  /** Why the same file must be read again from the start; `verified`: its fingerprint was just checked. */
+  async #truncation(info: FileFacts, verified: boolean): Promise<RotationReason | undefined> {
     if (info.size < this.#lastSize) return "size decrease";
     const mtime = info.mtime?.getTime();
     if (mtime !== undefined && mtime < this.#lastMtime && info.size <= this.#lastSize) {
@@ -381,7 +433,9 @@ export class FileTailer {
     if (this.#position > info.size) return "position beyond file size";
     // Truncated and grown past the old size between two checks (copytruncate under a busy
     // writer): the size says nothing, but the bytes before the position changed.
-    if (info.size > this.#lastSize && !(await this.#fingerprintHolds())) return "size decrease";
+    if (info.size > this.#lastSize && !verified && !(await this.#fingerprintHolds())) {
+      return "size decrease";
+    }
     return undefined;
   }
 
@@ -403,6 +457,54 @@ export class FileTailer {
     this.#fingerprintLength = carried + keep;
   }
 
+  /**
+   * copytruncate copies the file, then truncates it: what the writer added after the last
+   * read is gone from the file, but it is at the end of the copy. The copy is a sibling
+   * named like the file (`app.log.1`, `app.log-20261202`) written since that read, longer
+   * than the read position, with the same bytes just before it; its bytes from the position
+   * on are read as the rest of this file. Without such a copy nothing is read, as before.
+   */
+  async #readRestFromCopy(buffer: Uint8Array): Promise<void> {
+    const length = this.#fingerprintLength;
+    const position = this.#position;
+    if (length === 0) return;
+    const directory = dirname(this.path);
+    const prefixes = [`${this.#source}.`, `${this.#source}-`];
+    const since = this.#lookedAt - COPY_MTIME_SLACK_MS;
+    const candidates: { path: string; mtime: number }[] = [];
+    try {
+      for await (const entry of Deno.readDir(directory)) {
+        if (!entry.isFile || !prefixes.some((prefix) => entry.name.startsWith(prefix))) continue;
+        const path = join(directory, entry.name);
+        const info = await Deno.stat(path).catch(() => undefined);
+        const mtime = info?.mtime?.getTime() ?? 0;
+        if (info && info.size > position && mtime >= since) candidates.push({ path, mtime });
+      }
+    } catch {
+      return;
+    }
+    candidates.sort((a, b) => b.mtime - a.mtime);
+    for (const { path } of candidates.slice(0, COPY_CANDIDATES)) {
+      let copy: TailFile | undefined;
+      try {
+        copy = (await TailFile.open(path)).file;
+        const before = await readAt(copy, position - length, position);
+        if (!before.every((byte, i) => byte === this.#fingerprint[i]) || before.length < length) {
+          continue;
+        }
+        copy.seek(position);
+        await this.#pump(copy, this.#splitter, buffer, MAX_BYTES_PER_CHECK, (chunk) => {
+          this.#recoveredBytes += chunk.length;
+        });
+        return;
+      } catch {
+        // Gone or unreadable (compressed away meanwhile): the next candidate, or nothing.
+      } finally {
+        copy?.close();
+      }
+    }
+  }
+
   /** Same file, new content: read it again from the start. */
   #restart(reason: RotationReason): void {
     this.#splitter.flush(this.#sink);
@@ -415,6 +517,7 @@ export class FileTailer {
   /** Reads up to `limit` bytes from the open file; true when the limit stopped it. */
   async #read(buffer: Uint8Array, limit: number): Promise<boolean> {
     if (!this.#file) return false;
+    this.#lookedAt = Date.now();
     const { limited, error } = await this.#pump(
       this.#file,
       this.#splitter,
@@ -457,6 +560,9 @@ export class FileTailer {
       advance(chunk);
       total += count;
       await this.#emit();
+      // A short read of a regular file is its end for now: asking again would only say so,
+      // one more round trip between a write and the read that gets it.
+      if (count < buffer.length) return { limited: false };
     }
     return { limited: true };
   }
@@ -519,6 +625,7 @@ export class FileTailer {
       lastRead: this.#lastRead?.text ?? null,
       readErrors: this.#readErrors,
       truncatedLines: this.#truncatedLines,
+      ...(this.#recoveredBytes > 0 && { recoveredBytes: this.#recoveredBytes }),
       ...(this.#error !== undefined && { detail: this.#error }),
       ...(this.#duplicateOf !== undefined && { detail: `same file as ${this.#duplicateOf}` }),
     };

@@ -1,4 +1,5 @@
-import { dirname, join } from "node:path";
+import { basename, dirname, join } from "node:path";
+import { nextTurn } from "../async.ts";
 import type { MonitorConfig, TargetConfig } from "../config/types.ts";
 import type { LogEntry } from "../entry/entry.ts";
 import { fsErrorReason, isNotFound } from "../fs_error.ts";
@@ -68,6 +69,16 @@ const FORGET_MISSING_MS = 60_000;
  * poll only catches what they miss. Without events every file is polled every interval.
  */
 const MAX_IDLE_POLL_MS = 5000;
+/**
+ * How long a file is read back to back after a copy of it appears (`app.log.1`, `app.log-…`):
+ * copytruncate copies, syncs the copy and truncates, and lines written meanwhile are lost to
+ * any reader that has not read them by the truncation. Events alone arrive too late for
+ * that race; a read per event-loop turn does not, for this long.
+ */
+const COPY_WATCH_MS = 250;
+/** Longest a run of copy events keeps a file read back to back. */
+const COPY_WATCH_MAX_MS = 2000;
+
 /** How much longer an idle file waits after each check that found nothing: 0.1, 0.4, 1.6, 5 s. */
 const IDLE_BACKOFF_FACTOR = 4;
 
@@ -115,6 +126,8 @@ export class Monitor {
   readonly #consumers = new Set<Promise<void>>();
   /** Paths that events or unfinished reads say need a look. */
   readonly #dirty = new Set<string>();
+  /** Followed paths read back to back while a copy of them is made: until when, since when. */
+  readonly #copying = new Map<string, { until: number; since: number }>();
   #discoveryDue = true;
   /** When directories are listed again if no event asks for it sooner. */
   #nextDiscovery = 0;
@@ -222,6 +235,17 @@ export class Monitor {
 
   /** Waits until an event, an unfinished read or the poll calls for a check. */
   async #idle(): Promise<void> {
+    if (this.#copying.size > 0) {
+      // One turn of the event loop, not a timer: other work goes on, and the files being
+      // copied are read again at once.
+      await nextTurn();
+      const now = Date.now();
+      for (const [path, { until }] of this.#copying) {
+        if (now > until || !this.#watched.has(path)) this.#copying.delete(path);
+        else this.#dirty.add(path);
+      }
+      return;
+    }
     const delay = this.#nextPoll - Date.now();
     if (this.#dirty.size > 0 || this.#discoveryDue || this.#settlers.length > 0 || delay <= 0) {
       return;
@@ -251,7 +275,7 @@ export class Monitor {
       // Existing paths first: a rotated file is released before its new name is found.
       for (const [path, watched] of [...this.#watched]) {
         if (all || dirty.has(path) || this.#pollDue(watched, now)) {
-          await this.#check(path, now);
+          await this.#check(path, now, dirty.has(path));
         }
       }
       if (all || this.#discoveryDue || now >= this.#nextDiscovery) {
@@ -275,15 +299,16 @@ export class Monitor {
     } else {
       const paths = [...this.#dirty];
       this.#dirty.clear();
-      for (const path of paths) if (this.#watched.has(path)) await this.#check(path, now);
+      for (const path of paths) if (this.#watched.has(path)) await this.#check(path, now, true);
     }
   }
 
-  async #check(path: string, now: number): Promise<void> {
+  /** Checks `path`; `written` when an event announced a write to it. */
+  async #check(path: string, now: number, written = false): Promise<void> {
     const watched = this.#watched.get(path);
     if (!watched) return;
     const { tailer } = watched;
-    if (await tailer.check(this.#buffer, now)) this.#dirty.add(path);
+    if (await tailer.check(this.#buffer, now, written)) this.#dirty.add(path);
     if (tailer.state === "missing") watched.missingSince ??= now;
     else delete watched.missingSince;
     watched.idleMs = nextIdleMs(watched.idleMs, {
@@ -466,7 +491,10 @@ export class Monitor {
   async #consume(directory: string, watcher: Deno.FsWatcher): Promise<void> {
     try {
       for await (const event of watcher) {
-        for (const path of event.paths) this.#dirty.add(path);
+        for (const path of event.paths) {
+          this.#dirty.add(path);
+          if (event.kind === "create" || event.kind === "modify") this.#copyOf(path);
+        }
         // Anything but a write may be a new, renamed or removed file: list directories again.
         if (event.kind !== "modify" && event.kind !== "access") this.#discoveryDue = true;
         // The kernel dropped events: every path may have changed unannounced.
@@ -482,6 +510,21 @@ export class Monitor {
       }
     } catch {
       // A watcher that fails is re-created by the next poll.
+    }
+  }
+
+  /** When `path` is named like a copy of a followed file, reads that file back to back for a while. */
+  #copyOf(path: string): void {
+    const directory = dirname(path);
+    const name = basename(path);
+    for (const [followed, watched] of this.#watched) {
+      if (watched.directory !== directory) continue;
+      const base = basename(followed);
+      if (name === base || !(name.startsWith(`${base}.`) || name.startsWith(`${base}-`))) continue;
+      const now = Date.now();
+      const since = this.#copying.get(followed)?.since ?? now;
+      if (now - since > COPY_WATCH_MAX_MS) continue;
+      this.#copying.set(followed, { until: now + COPY_WATCH_MS, since });
     }
   }
 
