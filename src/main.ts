@@ -6,6 +6,7 @@
 import { parseCliArgs, UsageError } from "./cli/args.ts";
 import { formatCheckSummary } from "./cli/check_summary.ts";
 import { HELP } from "./cli/help.ts";
+import { targetWarnings } from "./cli/target_warnings.ts";
 import { ConfigError, formatIssue } from "./config/config_error.ts";
 import { loadConfig } from "./config/load.ts";
 import type { Config } from "./config/types.ts";
@@ -47,7 +48,8 @@ export async function main(args: readonly string[]): Promise<number> {
     return 2;
   }
   if (options.check) {
-    return writeStdout(formatCheckSummary(config, { router: options.router })) ? 0 : 1;
+    const warnings = await targetWarnings(config);
+    return writeStdout(formatCheckSummary(config, { router: options.router, warnings })) ? 0 : 1;
   }
   return await serve(config, options, stderrLog);
 }

@@ -115,8 +115,3 @@ port = ${port}
     assert.equal((await logwisp.stop()).code, 0);
   },
 });
-
-if (chromium === undefined) {
-  // deno-lint-ignore no-console
-  console.log("SKIP headless Chromium test: no chromium binary (apt-get install chromium)");
-}

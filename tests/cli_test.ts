@@ -65,6 +65,38 @@ Deno.test("--check says when a stream polls without file-system events", async (
   );
 });
 
+Deno.test("--check warns of targets that are missing, FIFOs, not directories or only archives", async () => {
+  await using tmp = await tempDir("logwisp_cli_");
+  const dir = tmp.path;
+  await new Deno.Command("mkfifo", { args: [join(dir, "pipe.log")] }).output();
+  await Deno.mkdir(join(dir, "archives"));
+  await Deno.writeFile(join(dir, "archives", "app.log.1.gz"), new Uint8Array([0x1f, 0x8b]));
+  await Deno.writeTextFile(join(dir, "plain.log"), "");
+  const file = join(dir, "warnings.toml");
+  await Deno.writeTextFile(
+    file,
+    `[[streams]]\nname = "a"\n[streams.monitor]\ntargets = [\n` +
+      `  { path = "${dir}/missing.log", is_file = true },\n` +
+      `  { path = "${dir}/pipe.log", is_file = true },\n` +
+      `  { path = "${dir}/plain.log" },\n` +
+      `  { path = "${dir}/archives", pattern = "*.gz" },\n` +
+      `  { path = "${dir}/nowhere" },\n` +
+      `]\n[streams.tcpserver]\nenabled = true\nport = 9000\n`,
+  );
+  const { code, stdout } = await runCli(["--check", "--config", file]);
+  assert.equal(code, 0);
+  const warnings = stdout.split("\n").filter((line) => line.startsWith("Warning: "));
+  assert.deepEqual(warnings, [
+    `Warning: stream "a": file "${dir}/missing.log" does not exist (yet): it is followed once it appears`,
+    `Warning: stream "a": file "${dir}/pipe.log" is a FIFO: it is not followed`,
+    `Warning: stream "a": directory "${dir}/plain.log" is not a directory: use is_file = true for a single file`,
+    `Warning: stream "a": directory "${dir}/archives" has no file matching "*.gz" yet; ` +
+    `1 compressed archive(s) matching "*.gz" are not followed`,
+    `Warning: stream "a": directory "${dir}/nowhere" does not exist (yet): it is followed once it appears`,
+  ]);
+  assert.match(stdout, /Configuration OK\n$/);
+});
+
 Deno.test("--check on a bad file exits 2 naming file and every key, on stderr only", async () => {
   await using tmp = await tempDir("logwisp_cli_");
   const dir = tmp.path;

@@ -14,7 +14,10 @@ export function describeSource(config: Config): string {
 }
 
 /** The `--check` summary (SPEC §1): per stream its targets, servers, ports, paths, heartbeat. */
-export function formatCheckSummary(config: Config, options: { router: boolean }): string {
+export function formatCheckSummary(
+  config: Config,
+  options: { router: boolean; warnings?: readonly string[] },
+): string {
   const lines = [
     `Configuration: ${describeSource(config)}`,
     `Mode: ${options.router ? "router" : "standalone"}`,
@@ -40,6 +43,7 @@ export function formatCheckSummary(config: Config, options: { router: boolean })
   }
   const stats = config.console.statsIntervalSeconds;
   lines.push(`Console statistics: ${stats > 0 ? `every ${stats} s` : "off"}`);
+  for (const warning of options.warnings ?? []) lines.push(`Warning: ${warning}`);
   lines.push("Configuration OK");
   return lines.join("\n") + "\n";
 }

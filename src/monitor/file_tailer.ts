@@ -427,7 +427,12 @@ export class FileTailer {
   async #truncation(info: FileFacts, verified: boolean): Promise<RotationReason | undefined> {
     if (info.size < this.#lastSize) return "size decrease";
     const mtime = info.mtime?.getTime();
-    if (mtime !== undefined && mtime < this.#lastMtime && info.size <= this.#lastSize) {
+    // The same size and the same bytes before the position: the content is unchanged, only
+    // its time was set back (`touch -d`, a restore that keeps times). Nothing to read again.
+    if (
+      mtime !== undefined && mtime < this.#lastMtime && info.size <= this.#lastSize &&
+      (info.size < this.#position || !(await this.#fingerprintHolds()))
+    ) {
       return "modification time reset";
     }
     if (this.#position > info.size) return "position beyond file size";

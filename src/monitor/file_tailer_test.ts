@@ -163,6 +163,19 @@ Deno.test("FileTailer on a modification time reset reads from 0", async () => {
   assert.deepEqual(await t.check(), []);
 });
 
+Deno.test("FileTailer takes an older mtime on unchanged content for a touch, not a rotation", async () => {
+  await using dir = await tempDir();
+  const path = join(dir.path, "app.log");
+  await Deno.writeTextFile(path, "one\ntwo\n");
+  using t = tailer(path);
+  assert.deepEqual(await t.check(), ["one", "two"]);
+  await new Deno.Command("touch", { args: ["-d", "2001-01-01", path] }).output();
+  assert.deepEqual(await t.check(), [], "touch -d replays nothing");
+  await append(path, "three\n");
+  assert.deepEqual(await t.check(), ["three"]);
+  assert.equal(t.tailer.stats().rotations, 0);
+});
+
 Deno.test("FileTailer on a position beyond the file size reads from 0", async () => {
   await using dir = await tempDir();
   const path = join(dir.path, "app.log");

@@ -57,7 +57,8 @@ export interface MonitorStats {
  * Rotated logs compressed by logrotate and the like: binary, so never streamed as text,
  * even when a directory target's pattern matches them.
  */
-const ARCHIVE = /\.(?:gz|tgz|bz2|tbz2?|xz|txz|zst|zstd|lz4|lzma|lz|z|zip|7z|rar|br)$/i;
+export const ARCHIVE_NAME: RegExp =
+  /\.(?:gz|tgz|bz2|tbz2?|xz|txz|zst|zstd|lz4|lzma|lz|z|zip|7z|rar|br)$/i;
 
 /** Scratch buffer per monitor: checks never overlap, so one is enough. */
 const READ_BUFFER_BYTES = 1024 * 1024;
@@ -389,7 +390,7 @@ export class Monitor {
       try {
         for await (const entry of Deno.readDir(target.path)) {
           if (!(entry.isFile || entry.isSymlink) || !matches(entry.name)) continue;
-          if (ARCHIVE.test(entry.name)) {
+          if (ARCHIVE_NAME.test(entry.name)) {
             skippedArchives++;
             continue;
           }
