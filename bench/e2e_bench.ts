@@ -26,7 +26,7 @@ const STARTUP_SAMPLES = 5;
 const STARTUP_POLL_MS = 2;
 /** A throughput run that has not delivered by then is reported as failed, not awaited forever. */
 const DELIVERY_TIMEOUT_MS = 60_000;
-/** LogWisp must exit within 5 s of SIGTERM (SPEC §8); a little slack before SIGKILL. */
+/** LogWisp must exit within 5 s of SIGTERM (README "Signals"); a little slack before SIGKILL. */
 const STOP_TIMEOUT_MS = 6000;
 const STARTUP_ROW = `Startup to first port (ms, ${STARTUP_SAMPLES} samples)`;
 const READY_LINE = " ready (configuration: ";

@@ -8,7 +8,7 @@ export type Log = (level: LogLevel, message: string) => void;
 
 const encoder = new TextEncoder();
 
-/** Writes all of `text` to stderr. Messages for people never go to stdout (SPEC §1). */
+/** Writes all of `text` to stderr. Messages for people never go to stdout (README "Command line"). */
 export function writeStderr(text: string): void {
   try {
     writeAll(Deno.stderr, encoder.encode(text));
@@ -38,7 +38,7 @@ function writeAll(target: { writeSync(data: Uint8Array): number }, data: Uint8Ar
   while (written < data.length) written += target.writeSync(data.subarray(written));
 }
 
-/** `[15:04:05] message`, local time, the format of the console statistics (SPEC §7). */
+/** `[15:04:05] message`, local time, the format of the console statistics (README "Clients"). */
 export function clockPrefix(date: Date = new Date()): string {
   const pad = (n: number) => String(n).padStart(2, "0");
   return `[${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}]`;
@@ -50,6 +50,8 @@ export function clockPrefix(date: Date = new Date()): string {
  * make text display as something else.
  */
 const UNPRINTABLE =
+  // Matching control characters is the point.
+  // deno-lint-ignore no-control-regex
   /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
 
 function escapeChar(char: string): string {

@@ -1,5 +1,5 @@
 /**
- * LogWisp's command line (SPEC §1): `deno task start [ARGS]` and the compiled binary.
+ * LogWisp's command line (README "Command line"): `deno task start [ARGS]` and the compiled binary.
  *
  * @module
  */
@@ -15,7 +15,7 @@ import { runLogWisp } from "./service/app.ts";
 import { StartupError } from "./service/startup_error.ts";
 import { VERSION } from "./version.ts";
 
-/** SPEC §8: exit within 5 s of SIGINT/SIGTERM, whatever the clients do. */
+/** README "Signals": exit within 5 s of SIGINT/SIGTERM, whatever the clients do. */
 const SHUTDOWN_DEADLINE_MS = 5000;
 
 /** Runs LogWisp with command-line `args`; resolves to the process exit code (0, 1 or 2). */

@@ -18,6 +18,8 @@ export interface CliOptions {
   /** Start from an empty environment (plus PATH), so the user's own config is not found. */
   readonly clearEnv?: boolean;
   readonly cwd?: string;
+  /** Runs LogWisp under `ulimit -n` of this many open files (through `sh`). */
+  readonly maxOpenFiles?: number;
 }
 
 /** What a finished run printed. */
@@ -37,10 +39,18 @@ export function cliArgs(
 
 /** `deno run <permissions> src/main.ts <args>` as a command, ready to spawn or output. */
 export function cliCommand(args: readonly string[], options: CliOptions = {}): Deno.Command {
-  return new Deno.Command(Deno.execPath(), {
-    args: cliArgs(args, options.permissions),
+  const argv = [Deno.execPath(), ...cliArgs(args, options.permissions)];
+  const [command, ...rest] = options.maxOpenFiles === undefined
+    ? argv
+    : ["sh", "-c", 'ulimit -n "$0" && exec "$@"', String(options.maxOpenFiles), ...argv];
+  return new Deno.Command(command!, {
+    args: rest,
     cwd: options.cwd ?? ROOT,
-    env: { NO_COLOR: "1", ...options.env },
+    env: {
+      NO_COLOR: "1",
+      ...(options.maxOpenFiles !== undefined && { PATH: "/usr/bin:/bin" }),
+      ...options.env,
+    },
     clearEnv: options.clearEnv ?? true,
     stdin: "null",
     stdout: "piped",

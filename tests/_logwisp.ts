@@ -56,16 +56,18 @@ export interface Exit {
 export interface LogWisp extends AsyncDisposable {
   /** Every line written to stderr so far. */
   readonly log: readonly string[];
+  /** The process id (of `deno`, or of `sh` that exec'd it). */
+  readonly pid: number;
   /** Waits for a log line matching `pattern`; fails early when LogWisp exits. */
   waitForLog(pattern: RegExp, timeoutMs?: number): Promise<string>;
   /** Sends `signal` and waits for the exit. */
   stop(signal?: Deno.Signal): Promise<Exit>;
 }
 
-/** Starts the CLI and waits for its "ready" line. */
+/** Starts the CLI and (unless `ready: false`) waits for its "ready" line. */
 export async function startLogWisp(
   args: readonly string[],
-  options: CliOptions = {},
+  options: CliOptions & { readonly ready?: boolean } = {},
 ): Promise<LogWisp> {
   const child = cliCommand(args, options).spawn();
   const log: string[] = [];
@@ -115,6 +117,7 @@ export async function startLogWisp(
 
   const running: LogWisp = {
     log,
+    pid: child.pid,
     waitForLog,
     stop,
     async [Symbol.asyncDispose]() {
@@ -125,7 +128,7 @@ export async function startLogWisp(
     },
   };
   try {
-    await waitForLog(/ ready \(configuration: /);
+    if (options.ready !== false) await waitForLog(/ ready \(configuration: /);
   } catch (error) {
     await running[Symbol.asyncDispose]();
     throw error;

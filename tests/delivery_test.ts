@@ -1,5 +1,5 @@
 /**
- * Delivery end to end (SPEC §5–§8): the real CLI, real files, and real clients — curl, nc,
+ * Delivery end to end (the README, Clients and Signals): the real CLI, real files, and real clients — curl, nc,
  * the npm `eventsource` package (a WHATWG EventSource), and raw sockets.
  *
  * @module

@@ -1,5 +1,5 @@
 /**
- * Permission-scoped runs (SPEC §9): LogWisp serving under `--allow-read=<one dir>
+ * Permission-scoped runs (README "Permissions"): LogWisp serving under `--allow-read=<one dir>
  * --allow-net` only, no `--allow-env`, no write or run.
  *
  * @module

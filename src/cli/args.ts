@@ -2,7 +2,7 @@ import { parseArgs } from "node:util";
 import { quote } from "../config/config_error.ts";
 import { suggestKey } from "../config/suggest.ts";
 
-/** The command line of SPEC §1. */
+/** The command line of README "Command line". */
 export interface CliOptions {
   readonly config?: string;
   readonly router: boolean;

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { parseCliArgs, UsageError } from "./args.ts";
 
-Deno.test("parseCliArgs() reads every option of SPEC §1", () => {
+Deno.test("parseCliArgs() reads every option of the README's Command line", () => {
   assert.deepEqual(parseCliArgs([]), {
     router: false,
     check: false,

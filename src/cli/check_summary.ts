@@ -13,7 +13,7 @@ export function describeSource(config: Config): string {
   return `built-in default (no configuration file found${searched})`;
 }
 
-/** The `--check` summary (SPEC §1): per stream its targets, servers, ports, paths, heartbeat. */
+/** The `--check` summary (README "Command line"): per stream its targets, servers, ports, paths, heartbeat. */
 export function formatCheckSummary(
   config: Config,
   options: { router: boolean; warnings?: readonly string[] },

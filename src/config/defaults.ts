@@ -1,6 +1,6 @@
 import type { AccessConfig, AuthConfig, Config, ConfigSource, ListenerLimits } from "./types.ts";
 
-/** Default of every optional key (SPEC §2.2). `config.example.toml` documents the same values. */
+/** Default of every optional key (README "Configuration"). `config.example.toml` documents the same values. */
 export const DEFAULTS = {
   checkIntervalMs: 100,
   readFrom: "end",

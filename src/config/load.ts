@@ -20,7 +20,7 @@ export interface LoadOptions {
 }
 
 /**
- * Finds, parses and validates the configuration (SPEC §2). Returns a deeply frozen
+ * Finds, parses and validates the configuration (README "Configuration"). Returns a deeply frozen
  * {@linkcode Config}; throws a {@linkcode ConfigError} listing every problem.
  */
 export async function loadConfig(options: LoadOptions = {}): Promise<Config> {
@@ -95,7 +95,7 @@ function printable(line: string): string {
 }
 
 /**
- * Environment access is optional (SPEC §2.1): without `--allow-env` the lookups are skipped.
+ * Environment access is optional (README "Configuration"): without `--allow-env` the lookups are skipped.
  * A value that is not UTF-8 is a {@linkcode ConfigError} naming the variable.
  */
 function readEnv(name: string): string | undefined {

@@ -29,7 +29,7 @@ async function configError(options: LoadOptions): Promise<ConfigError> {
   return error;
 }
 
-Deno.test("loadConfig() looks for the file in the order of SPEC §2.1", async (t) => {
+Deno.test("loadConfig() looks for the file in the documented order", async (t) => {
   await using tree = await tempTree({
     "flag.toml": MINIMAL("flag"),
     "confdir/named.toml": MINIMAL("named"),

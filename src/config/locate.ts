@@ -22,7 +22,7 @@ export type Location =
   | { readonly searched: readonly SearchedPlace[] };
 
 /**
- * Finds the configuration file (SPEC §2.1): `--config`, `LOGWISP_CONFIG_FILE` (relative to
+ * Finds the configuration file (README "Configuration"): `--config`, `LOGWISP_CONFIG_FILE` (relative to
  * `LOGWISP_CONFIG_DIR`), `$LOGWISP_CONFIG_DIR/logwisp.toml`, `~/.config/logwisp.toml`,
  * `./logwisp.toml`. A file named by the flag or by `LOGWISP_CONFIG_FILE` must exist.
  */

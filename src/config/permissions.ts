@@ -7,7 +7,7 @@ export function isReadPermitted(path: string): boolean {
 
 /**
  * The message for a target outside the read permission: it would otherwise fail at the
- * first stat with a `NotCapable` error (SPEC §9).
+ * first stat with a `NotCapable` error (README "Permissions").
  */
 export function outsideReadPermission(path: string): string {
   return `${quote(path)} is outside the read permission: grant it with ${allowReadFlag(path)} ` +

@@ -71,7 +71,7 @@ const NAME_PATTERN = /^[A-Za-z0-9_-]+$/;
 const URL_PATH_PATTERN = /^\/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*$/;
 
 /**
- * Checks a parsed TOML document against SPEC §2 and resolves every default.
+ * Checks a parsed TOML document against README "Configuration" and resolves every default.
  * Throws a {@linkcode ConfigError} listing every problem found, not just the first.
  */
 export function validateConfig(document: Table, options: ValidateOptions): Omit<Config, "source"> {

@@ -1,11 +1,11 @@
-/** Levels LogWisp recognizes, in increasing severity (SPEC §4). */
+/** Levels LogWisp recognizes, in increasing severity (README "Entries"). */
 export const LEVELS = ["TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"] as const;
 
 /** A normalized log level. */
 export type Level = typeof LEVELS[number];
 
 /**
- * One log line as a structured entry (SPEC §4).
+ * One log line as a structured entry (README "Entries").
  *
  * Property order is the wire order: build entries with the keys in this order so
  * `JSON.stringify` gives `time, source, level, message, fields`.

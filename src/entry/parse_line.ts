@@ -1,3 +1,4 @@
+import { stripAnsi } from "./ansi.ts";
 import type { Level, LogEntry } from "./entry.ts";
 
 /** The moment a batch of lines was read, formatted once per batch, not per line. */
@@ -261,8 +262,12 @@ function stampTime(text: string, atMs: number, whole: boolean): string | undefin
   return undefined;
 }
 
-/** Level of the first level word in a plain line. */
-function plainLevel(line: string): Level | undefined {
+/**
+ * Level of the first level word in a plain line. Colour codes are removed first, so that
+ * `\x1b[31mERROR\x1b[0m` (the "m" would otherwise join the word) is found.
+ */
+function plainLevel(raw: string): Level | undefined {
+  const line = stripAnsi(raw);
   LEVEL_RE.lastIndex = 0;
   if (!LEVEL_RE.test(line)) return undefined;
   // Level words are letters only and follow a non-word character: back up to the initial.
@@ -403,7 +408,7 @@ function jsonEntry(
 }
 
 /**
- * Turns one line (already split, no newline) into an entry per SPEC §4. Never throws.
+ * Turns one line (already split, no newline) into an entry as README "Entries" describes. Never throws.
  *
  * `at` is the read time used when the line carries no time of its own; `truncated` marks a
  * line cut at `max_line_bytes`.

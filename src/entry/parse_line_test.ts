@@ -256,7 +256,7 @@ Deno.test("parseLine: truncated lines carry fields.truncated", () => {
 
 // JSON lines
 
-Deno.test("parseLine: JSON line in the SPEC example serializes in wire order", () => {
+Deno.test("parseLine: JSON line in the README example serializes in wire order", () => {
   const line = '{"level":"error","msg":"Connection timeout","user_id":"12345",' +
     '"time":"2024-01-01T12:00:00.123456Z"}';
   assert.equal(
@@ -504,4 +504,12 @@ Deno.test("parseLine() keeps a JSON line nested deeper than the limit as text, w
   assert.equal(JSON.parse(JSON.stringify(entry)).message, line);
   const shallow = '{"a":'.repeat(64) + "1" + "}".repeat(64);
   assert.equal(parseLine(shallow, "app.log", AT).fields?.json_error, undefined);
+});
+
+Deno.test("parseLine: a level written in ANSI colour is detected, the message keeps the codes", () => {
+  const line = "2024-01-01 10:00:00 \x1b[31mERROR\x1b[0m disk full";
+  const entry = parseLine(line, SOURCE, AT);
+  assert.equal(entry.level, "ERROR");
+  assert.equal(entry.message, line);
+  assert.equal(parseLine("\x1b[1;33mWARN\x1b[0m: slow", SOURCE, AT).level, "WARN");
 });

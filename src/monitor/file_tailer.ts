@@ -7,7 +7,7 @@ import { type FileIdentity, identityOf, type IdentityRegistry } from "./identity
 import { type LineSink, LineSplitter } from "./line_splitter.ts";
 import { describeKind, type FileFacts, TailFile } from "./tail_file.ts";
 
-/** Why a file is read again from the start (SPEC §3), in the order they are checked. */
+/** Why a file is read again from the start (README "Following files"), in the order they are checked. */
 export type RotationReason =
   | "inode change"
   | "size decrease"
@@ -20,7 +20,7 @@ export type RotationReason =
  */
 export type WatcherState = "following" | "missing" | "duplicate" | "error";
 
-/** What status shows of one followed path (SPEC §7). */
+/** What status shows of one followed path (README "Clients"). */
 export interface WatcherStats {
   readonly path: string;
   readonly state: WatcherState;
@@ -83,7 +83,7 @@ const COPY_CANDIDATES = 4;
 
 /**
  * Follows one path like `tail -F`: reads new lines as they are written, and detects
- * rotation and truncation on every check (SPEC §3). Each check is one `stat` of the path
+ * rotation and truncation on every check (README "Following files"). Each check is one `stat` of the path
  * plus reads from the open handle; the monitor decides when to check.
  */
 export class FileTailer {
@@ -168,15 +168,20 @@ export class FileTailer {
   /**
    * Looks at the path once: follows rotation and truncation, then reads what is new.
    * `buffer` is scratch space shared by the tailers of a monitor, which never check
-   * concurrently. `written`: a file-system event says the file was just written, so its
-   * new bytes are read before anything else. Resolves true when data is left to read (the
+   * concurrently. `hint` says why: `written`, a file-system event says the file was just
+   * written, so its new bytes are read first, through the open file, and when there are
+   * some the path is not looked at this time; `copying`, a copy of the file is being made
+   * (copytruncate), so the path is not looked at while the open file still holds what was
+   * read: a look at the path can wait behind the rotator's work in the directory, and every
+   * moment counts before the truncation. Resolves true when data is left to read (the
    * per-check cap was hit).
    */
-  async check(buffer: Uint8Array, now: number, written = false): Promise<boolean> {
+  async check(buffer: Uint8Array, now: number, hint?: "written" | "copying"): Promise<boolean> {
     const before = this.#progress();
     try {
-      const verified = written && await this.#readWritten(buffer);
-      return await this.#check(buffer, now, verified);
+      const read = hint === undefined ? "unverified" : await this.#readWritten(buffer);
+      if (read === "read" || (read === "held" && hint === "copying")) return false;
+      return await this.#check(buffer, now, read !== "unverified");
     } finally {
       this.#startAtEnd = false;
       await this.#emit();
@@ -194,27 +199,27 @@ export class FileTailer {
    * The fast path after a write event, one read: from just before the position, so that
    * the same read that brings the new bytes also shows the bytes before them are still the
    * ones read there (the file was not truncated and rewritten). A write reaches the clients
-   * one file-system round trip after its event, not four; rotation is still checked after.
-   * Resolves whether the fingerprint held.
+   * one file-system round trip after its event, not four. `read`: new bytes were read;
+   * `held`: nothing new, and the fingerprint held; `unverified`: the file needs a full check.
    */
-  async #readWritten(buffer: Uint8Array): Promise<boolean> {
+  async #readWritten(buffer: Uint8Array): Promise<"read" | "held" | "unverified"> {
     const file = this.#file;
     const length = this.#fingerprintLength;
-    if (!file || length === 0 || this.#draining.length > 0) return false;
+    if (!file || length === 0 || this.#draining.length > 0) return "unverified";
     this.#lookedAt = Date.now();
     file.seek(this.#position - length);
     let count: number;
     try {
       count = await file.read(buffer) ?? 0;
     } catch {
-      return false;
+      return "unverified";
     } finally {
       file.seek(this.#position);
     }
     for (let i = 0; i < length; i++) {
-      if (i >= count || buffer[i] !== this.#fingerprint[i]) return false;
+      if (i >= count || buffer[i] !== this.#fingerprint[i]) return "unverified";
     }
-    if (count === length) return true;
+    if (count === length) return "held";
     const chunk = buffer.subarray(length, count);
     this.#at = readTime(Date.now());
     this.#splitter.push(chunk, this.#sink);
@@ -222,7 +227,7 @@ export class FileTailer {
     this.#position += chunk.length;
     file.seek(this.#position);
     await this.#emit();
-    return true;
+    return "read";
   }
 
   async #check(buffer: Uint8Array, now: number, verified: boolean): Promise<boolean> {

@@ -217,7 +217,7 @@ Deno.test("LineSplitter: maxLineBytes must be a positive integer", () => {
   }
 });
 
-/** The rules of SPEC §3 applied line by line to the whole input, for comparison. */
+/** The rules of README "Following files" applied line by line to the whole input, for comparison. */
 function reference(input: Uint8Array, maxLineBytes: number): Line[] {
   const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
   const lines: Line[] = [];

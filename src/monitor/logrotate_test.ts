@@ -1,9 +1,9 @@
-// Rotation by the real `logrotate` binary (SPEC §3), the rotator LogWisp meets most in
+// Rotation by the real `logrotate` binary (README "Following files"), the rotator LogWisp meets most in
 // production. A writer process appends numbered lines, reopening the file for every batch
 // as loggers do after a rotation; logrotate runs again and again meanwhile, and a Monitor
 // (events on, 20 ms poll) follows the file. With `create` (rename + create) every line must
 // arrive exactly once and in order; with `copytruncate` lines written between the copy and
-// the truncation may be lost (SPEC: the only allowed loss), but none may come twice or out
+// the truncation may be lost (the only loss the README allows), but none may come twice or out
 // of order, and the number lost is printed. Skipped, visibly, where logrotate is missing.
 // The last two tests replay, deterministically and without logrotate, the two monitor
 // races the create test runs into now and then.
@@ -285,7 +285,7 @@ Deno.test({
 // the file and creates a new one while the application still holds the old one open (it
 // reopens on its next batch, or when postrotate signals it). A line it writes through that
 // handle after the monitor has switched to the new file is a complete line of a file
-// rotated once (SPEC §3: emitted exactly once), but the old file was closed at the switch.
+// rotated once (README "Following files": emitted exactly once), but the old file was closed at the switch.
 Deno.test("rename + create: a late write to the renamed file is read", async () => {
   await using dir = await tempDir("logwisp_logrotate_");
   const log = join(dir.path, "app.log");

@@ -1,10 +1,10 @@
 import { basename, dirname, join } from "node:path";
-import { nextTurn } from "../async.ts";
 import type { MonitorConfig, TargetConfig } from "../config/types.ts";
 import type { LogEntry } from "../entry/entry.ts";
 import { fsErrorReason, isNotFound } from "../fs_error.ts";
 import { type Log, quote, stderrLog } from "../log.ts";
 import { FileTailer, type WatcherStats } from "./file_tailer.ts";
+import { type FsEvent, FsEvents } from "./fs_events.ts";
 import { compileGlob } from "./glob.ts";
 import { IdentityRegistry } from "./identity_registry.ts";
 
@@ -40,7 +40,7 @@ export interface TargetStats {
   readonly skippedArchives?: number;
 }
 
-/** Per-stream totals and per-watcher detail, for status (SPEC §7). */
+/** Per-stream totals and per-watcher detail, for status (README "Clients"). */
 export interface MonitorStats {
   /** Paths with a file open. */
   readonly activeWatchers: number;
@@ -80,6 +80,17 @@ const COPY_WATCH_MS = 250;
 /** Longest a run of copy events keeps a file read back to back. */
 const COPY_WATCH_MAX_MS = 2000;
 
+/**
+ * A directory that held a FIFO, socket or device is polled, not watched, until this long
+ * after the last time one was seen there (see `FsEvents`).
+ */
+const SPECIAL_FILE_HOLD_MS = 60_000;
+/**
+ * Event workers given up on while a directory held a special file; each may leave a thread
+ * blocked for good. After this many the monitor only polls, so that they cannot pile up.
+ */
+const MAX_ABANDONED_WORKERS = 3;
+
 /** How much longer an idle file waits after each check that found nothing: 0.1, 0.4, 1.6, 5 s. */
 const IDLE_BACKOFF_FACTOR = 4;
 
@@ -110,7 +121,7 @@ interface Watched {
 }
 
 /**
- * Follows every file of one stream's targets (SPEC §3) and hands each line to `onEntries`
+ * Follows every file of one stream's targets (README "Following files") and hands each line to `onEntries`
  * as an entry. Checks run one at a time, woken by file-system events and by the poll.
  */
 export class Monitor {
@@ -123,8 +134,17 @@ export class Monitor {
   readonly #buffer = new Uint8Array(READ_BUFFER_BYTES);
   /** What each directory target looked like at the last listing. */
   readonly #directories = new Map<TargetConfig, TargetStats>();
-  readonly #fsWatchers = new Map<string, { watcher: Deno.FsWatcher; identity: string }>();
-  readonly #consumers = new Set<Promise<void>>();
+  /** File-system events, off when `fs_events = false` or after too many stuck watchers. */
+  #fsEvents: FsEvents | undefined;
+  /** Directories whose events are being reported now. */
+  readonly #covered = new Set<string>();
+  /** The identity (device:inode) of each watched directory when its watch began. */
+  #watchedIdentities = new Map<string, string>();
+  /** When a directory was last seen holding a FIFO, socket or device. */
+  readonly #specialSeen = new Map<string, number>();
+  /** A watch ended: set up the watches again at the next listing. */
+  #rewatch = false;
+  #abandonedWorkers = 0;
   /** Paths that events or unfinished reads say need a look. */
   readonly #dirty = new Set<string>();
   /** Followed paths read back to back while a copy of them is made: until when, since when. */
@@ -147,6 +167,13 @@ export class Monitor {
     this.#label = options.label ?? "monitor";
     for (const target of options.config.targets) {
       if (!target.isFile) this.#matchers.set(target, compileGlob(target.pattern));
+    }
+    if (options.config.fsEvents) {
+      this.#fsEvents = new FsEvents({
+        onEvent: (event) => this.#onEvent(event),
+        onLost: (directory) => this.#eventsLost(directory),
+        onReady: () => this.#eventsReady(),
+      });
     }
   }
 
@@ -220,8 +247,13 @@ export class Monitor {
     signal.addEventListener("abort", onAbort);
     try {
       while (!signal.aborted) {
+        if (this.#copying.size > 0) {
+          await this.#readCopied();
+          continue;
+        }
         await this.#idle();
-        if (signal.aborted) break;
+        // A copy began while idle: the file comes before any listing the events asked for.
+        if (signal.aborted || this.#copying.size > 0) continue;
         await this.#tick();
       }
     } finally {
@@ -229,24 +261,31 @@ export class Monitor {
       for (const settle of this.#settlers.splice(0)) settle();
       for (const { tailer } of this.#watched.values()) tailer.dispose();
       this.#registry.dispose();
-      for (const { watcher } of this.#fsWatchers.values()) watcher.close();
-      await Promise.all(this.#consumers);
+      this.#fsEvents?.close();
+    }
+  }
+
+  /**
+   * While copies are being made, reads the files copied and nothing else, back to back:
+   * one read through the open file per await, so that what is written before the
+   * truncation is read before it. Listings and events wait: a look at the directory can
+   * wait behind the rotator's own work there, and each millisecond may be a lost line.
+   */
+  async #readCopied(): Promise<void> {
+    const now = Date.now();
+    for (const [path, { until }] of this.#copying) {
+      if (now > until || !this.#watched.has(path) || this.#options.signal.aborted) {
+        this.#copying.delete(path);
+        // What the window passed over (a rename, say) is looked at by the next check.
+        this.#dirty.add(path);
+        continue;
+      }
+      await this.#check(path, now, true);
     }
   }
 
   /** Waits until an event, an unfinished read or the poll calls for a check. */
   async #idle(): Promise<void> {
-    if (this.#copying.size > 0) {
-      // One turn of the event loop, not a timer: other work goes on, and the files being
-      // copied are read again at once.
-      await nextTurn();
-      const now = Date.now();
-      for (const [path, { until }] of this.#copying) {
-        if (now > until || !this.#watched.has(path)) this.#copying.delete(path);
-        else this.#dirty.add(path);
-      }
-      return;
-    }
     const delay = this.#nextPoll - Date.now();
     if (this.#dirty.size > 0 || this.#discoveryDue || this.#settlers.length > 0 || delay <= 0) {
       return;
@@ -287,7 +326,7 @@ export class Monitor {
           else await this.#follow(path, discovered, now);
         }
         // With the listing: a directory replaced since needs a new watcher.
-        if (this.#options.config.fsEvents) await this.#watchDirectories();
+        if (this.#fsEvents) await this.#watchDirectories(now);
         this.#nextDiscovery = now + this.#discoveryPeriod();
       }
       for (const [path, { tailer }] of this.#watched) {
@@ -309,13 +348,14 @@ export class Monitor {
     const watched = this.#watched.get(path);
     if (!watched) return;
     const { tailer } = watched;
-    if (await tailer.check(this.#buffer, now, written)) this.#dirty.add(path);
+    const hint = this.#copying.has(path) ? "copying" : written ? "written" : undefined;
+    if (await tailer.check(this.#buffer, now, hint)) this.#dirty.add(path);
     if (tailer.state === "missing") watched.missingSince ??= now;
     else delete watched.missingSince;
     watched.idleMs = nextIdleMs(watched.idleMs, {
       intervalMs: this.#options.config.checkIntervalMs,
       changed: tailer.changedAt === now,
-      covered: this.#fsWatchers.has(watched.directory),
+      covered: this.#covered.has(watched.directory),
     });
     watched.nextCheck = now + watched.idleMs;
   }
@@ -323,7 +363,7 @@ export class Monitor {
   /** Whether the poll looks at `path` now: always, unless events cover it and it is idle. */
   #pollDue(watched: Watched, now: number): boolean {
     if (now >= watched.nextCheck || watched.tailer.needsPolling) return true;
-    return !this.#fsWatchers.has(watched.directory);
+    return !this.#covered.has(watched.directory);
   }
 
   /**
@@ -333,7 +373,7 @@ export class Monitor {
   #nextFullPoll(now: number): number {
     let next = this.#nextDiscovery;
     for (const watched of this.#watched.values()) {
-      const covered = this.#fsWatchers.has(watched.directory) && !watched.tailer.needsPolling;
+      const covered = this.#covered.has(watched.directory) && !watched.tailer.needsPolling;
       next = Math.min(next, covered ? watched.nextCheck : now);
     }
     return Math.max(next, now + this.#options.config.checkIntervalMs);
@@ -344,7 +384,7 @@ export class Monitor {
     const interval = this.#options.config.checkIntervalMs;
     if (!this.#options.config.fsEvents) return interval;
     const watchedAll = this.#options.config.targets.every((target) =>
-      this.#fsWatchers.has(target.isFile ? dirname(target.path) : target.path)
+      this.#covered.has(target.isFile ? dirname(target.path) : target.path)
     );
     return watchedAll ? Math.max(interval, MAX_IDLE_POLL_MS) : interval;
   }
@@ -448,70 +488,95 @@ export class Monitor {
   }
 
   /**
-   * Keeps one `Deno.watchFs` per directory that holds a target, re-created when the
-   * directory is replaced. Events only wake the loop; the checks decide what happened.
+   * Keeps file-system events on every directory that holds a target and exists, except
+   * directories that hold (or held lately) a FIFO, socket or device: Deno's watcher opens
+   * the path of each event, and a FIFO's open blocks it for good. The watches are set up
+   * again when the set changes or a directory is replaced. Events only wake the loop; the
+   * checks decide what happened.
    */
-  async #watchDirectories(): Promise<void> {
-    const directories = new Set(
-      this.#options.config.targets.map((target) =>
-        target.isFile ? dirname(target.path) : target.path
+  async #watchDirectories(now: number): Promise<void> {
+    const directories = [
+      ...new Set(
+        this.#options.config.targets.map((target) =>
+          target.isFile ? dirname(target.path) : target.path
+        ),
       ),
-    );
+    ];
+    const identities = new Map<string, string>();
     for (const directory of directories) {
-      let identity: string;
+      if (await holdsSpecialFile(directory)) this.#specialSeen.set(directory, now);
+      const seen = this.#specialSeen.get(directory);
+      if (seen !== undefined && now - seen < SPECIAL_FILE_HOLD_MS) continue;
       try {
         const info = await Deno.stat(directory);
-        identity = `${info.dev}:${info.ino}`;
+        if (info.isDirectory) identities.set(directory, `${info.dev}:${info.ino}`);
       } catch {
-        identity = "";
-      }
-      const current = this.#fsWatchers.get(directory);
-      if (current?.identity === identity) continue;
-      current?.watcher.close();
-      this.#fsWatchers.delete(directory);
-      if (identity === "") continue;
-      try {
-        const watcher = Deno.watchFs(directory, { recursive: false });
-        this.#fsWatchers.set(directory, { watcher, identity });
-        // Changes made before the watcher existed sent no event: look at its paths now.
-        this.#pollAll(directory);
-        const consumer = this.#consume(directory, watcher).finally(() => {
-          this.#consumers.delete(consumer);
-          // Ended on its own: let the next poll create a new one.
-          if (this.#fsWatchers.get(directory)?.watcher === watcher) {
-            this.#fsWatchers.delete(directory);
-          }
-        });
-        this.#consumers.add(consumer);
-      } catch {
-        // The poll covers this directory; watching is retried on the next one.
+        // Not there (yet): the poll looks for it.
       }
     }
+    const same = !this.#rewatch && identities.size === this.#watchedIdentities.size &&
+      [...identities].every(([directory, id]) => this.#watchedIdentities.get(directory) === id);
+    if (same) return;
+    const previous = this.#fsEvents?.directories ?? [];
+    if (previous.some((directory) => this.#specialSeen.has(directory))) {
+      this.#abandonedWorkers++;
+      if (this.#abandonedWorkers >= MAX_ABANDONED_WORKERS) {
+        this.#log(
+          "warn",
+          `${this.#label}: file-system events are off: FIFOs, sockets or devices keep appearing ` +
+            `in watched directories, and Deno's watcher blocks on them; polling every ` +
+            `${this.#options.config.checkIntervalMs} ms instead`,
+        );
+        this.#fsEvents?.close();
+        this.#fsEvents = undefined;
+      }
+    }
+    this.#rewatch = false;
+    this.#watchedIdentities = identities;
+    this.#covered.clear();
+    this.#fsEvents?.watch([...identities.keys()]);
   }
 
-  async #consume(directory: string, watcher: Deno.FsWatcher): Promise<void> {
-    try {
-      for await (const event of watcher) {
-        for (const path of event.paths) {
-          this.#dirty.add(path);
-          if (event.kind === "create" || event.kind === "modify") this.#copyOf(path);
-        }
-        // Anything but a write may be a new, renamed or removed file: list directories again.
-        if (event.kind !== "modify" && event.kind !== "access") this.#discoveryDue = true;
-        // The kernel dropped events: every path may have changed unannounced.
-        if (event.flag === "rescan") this.#pollAll();
-        // The directory itself went away: this watcher will stay silent even if a new one
-        // takes its place (possibly with the same inode), so let the next listing make one.
-        if (
-          (event.kind === "remove" || event.kind === "rename") && event.paths.includes(directory)
-        ) {
-          watcher.close();
-        }
-        this.#wake?.();
-      }
-    } catch {
-      // A watcher that fails is re-created by the next poll.
+  /** The event worker watches its directories: changes made before it did are looked at now. */
+  #eventsReady(): void {
+    for (const directory of this.#fsEvents?.directories ?? []) this.#covered.add(directory);
+    this.#pollAll();
+    this.#wake?.();
+  }
+
+  /** A directory's watch ended (the directory went away): the poll covers it until the next listing. */
+  #eventsLost(directory: string): void {
+    this.#covered.delete(directory);
+    this.#rewatch = true;
+    this.#pollAll(directory);
+    this.#wake?.();
+  }
+
+  #onEvent(event: FsEvent): void {
+    for (const path of event.paths) {
+      this.#dirty.add(path);
+      // logrotate shifts the old copies (remove, rename) before it makes the new one.
+      if (event.kind !== "access") this.#copyOf(path);
     }
+    if (event.kind !== "modify" && event.kind !== "access") {
+      // Anything but a write may be a new, renamed or removed file: list directories again.
+      this.#discoveryDue = true;
+      // A followed file renamed, removed or replaced is a rotation by rename, not a copy:
+      // its path must be looked at now, not read through the old file.
+      for (const path of event.paths) this.#copying.delete(path);
+    }
+    // The kernel dropped events: every path may have changed unannounced.
+    if (event.flag === "rescan") this.#pollAll();
+    // A watched directory itself went away: its watch stays silent even if a new one takes
+    // its place (possibly with the same inode), so set up the watches again.
+    if (
+      (event.kind === "remove" || event.kind === "rename") &&
+      event.paths.some((path) => this.#covered.has(path))
+    ) {
+      for (const path of event.paths) this.#covered.delete(path);
+      this.#rewatch = true;
+    }
+    this.#wake?.();
   }
 
   /** When `path` is named like a copy of a followed file, reads that file back to back for a while. */
@@ -538,6 +603,24 @@ export class Monitor {
     }
     this.#discoveryDue = true;
   }
+}
+
+/**
+ * Whether `directory` holds a FIFO, socket or device, or a symlink to one. A listing that
+ * fails says no: the directory is gone or unreadable, and then not watched anyway.
+ */
+async function holdsSpecialFile(directory: string): Promise<boolean> {
+  try {
+    for await (const entry of Deno.readDir(directory)) {
+      if (entry.isFile || entry.isDirectory) continue;
+      if (!entry.isSymlink) return true;
+      const target = await Deno.stat(join(directory, entry.name)).catch(() => undefined);
+      if (target && !target.isFile && !target.isDirectory) return true;
+    }
+  } catch {
+    return false;
+  }
+  return false;
 }
 
 async function isFile(path: string): Promise<boolean> {

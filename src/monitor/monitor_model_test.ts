@@ -1,4 +1,4 @@
-// Randomized model test of rotation and truncation handling (SPEC §3), in the spirit of
+// Randomized model test of rotation and truncation handling (README "Following files"), in the spirit of
 // Vector's file-source model tests. A real Monitor follows one file in a temp dir while
 // random operations (writes, partial lines, rename + create, truncate, truncate and
 // rewrite, delete, recreate, late writes to the renamed file, its deletion) happen on disk; `check` runs `monitor.settle()`, the only

@@ -1,6 +1,6 @@
 /**
  * Rotation under a real, concurrent writer (`testdata/rotating_writer.ts`, its own
- * process): SPEC §3's guarantee is that with rename/create, delete/create and symlink
+ * process): the README ("Following files")'s guarantee is that with rename/create, delete/create and symlink
  * swaps every complete line is emitted exactly once and in order; with truncation, the
  * only loss is lines not yet read when the file was truncated.
  */

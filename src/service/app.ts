@@ -29,7 +29,7 @@ const DEFAULT_DRAIN_MS = 3000;
 const ROUTER_WRITE_TIMEOUT_MS = 30_000;
 
 /**
- * Runs every stream of `config` until `shutdown` aborts (SPEC §8). Resolves to the exit
+ * Runs every stream of `config` until `shutdown` aborts (README "Signals"). Resolves to the exit
  * code: 0 after a clean shutdown. A `StartupError` (a port in use) is thrown after
  * everything already opened is closed again.
  */

@@ -2,7 +2,7 @@ import { clockPrefix } from "../log.ts";
 import type { StreamSnapshot } from "../server/status.ts";
 
 /**
- * The periodic console statistics (SPEC §7):
+ * The periodic console statistics (README "Clients"):
  *
  *     [15:04:05] Active streams: 2
  *       app: watchers=3 entries=1542 tcp_conns=2 http_conns=5

@@ -17,6 +17,12 @@ export interface Batch {
 }
 
 /**
+ * Most bytes handed to a writer at once (unless one frame is larger): what waits in a
+ * write to a client that stopped reading is a copy of this much, not of the whole queue.
+ */
+export const MAX_BATCH_BYTES = 256 * 1024;
+
+/**
  * One client's queue of encoded frames: bounded in entries and in bytes, never blocking the
  * publisher. When either bound is reached new entries are dropped and counted; control
  * frames (greetings, heartbeats, farewells) always get in.
@@ -24,7 +30,8 @@ export interface Batch {
 export class ClientQueue {
   readonly #limits: QueueLimits;
   #frames: Uint8Array[] = [];
-  #publishedAt: number[] = [];
+  /** For each of `#frames`: when its entry was published, or undefined for a control frame. */
+  #publishedAt: (number | undefined)[] = [];
   /** Entry frames among `#frames`. */
   #entries = 0;
   #bytes = 0;
@@ -65,13 +72,14 @@ export class ClientQueue {
   force(frame: Uint8Array): void {
     if (this.#closed) return;
     this.#frames.push(frame);
+    this.#publishedAt.push(undefined);
     this.#bytes += frame.length;
     this.#wake?.();
   }
 
   /**
-   * Waits for frames and returns all queued ones as one batch. Resolves null once closed
-   * and drained.
+   * Waits for frames and returns the queued ones, up to {@linkcode MAX_BATCH_BYTES}, as one
+   * batch. Resolves null once closed and drained.
    */
   async take(): Promise<Batch | null> {
     while (this.#frames.length === 0) {
@@ -79,18 +87,28 @@ export class ClientQueue {
       await new Promise<void>((resolve) => this.#wake = resolve);
       this.#wake = undefined;
     }
-    const frames = this.#frames;
+    // Frames up to MAX_BATCH_BYTES; entry frames are those with a publish time, in order.
+    let count = 0;
+    let bytes = 0;
+    while (count < this.#frames.length) {
+      const length = this.#frames[count]!.length;
+      if (count > 0 && bytes + length > MAX_BATCH_BYTES) break;
+      bytes += length;
+      count++;
+    }
+    const frames = this.#frames.splice(0, count);
+    const publishedAt = this.#publishedAt.splice(0, count)
+      .filter((at): at is number => at !== undefined);
+    const entries = publishedAt.length;
     const batch: Batch = {
       bytes: frames.length === 1 ? frames[0]! : concat(frames),
-      entries: this.#entries,
-      publishedAt: this.#publishedAt,
+      entries,
+      publishedAt,
     };
-    this.#frames = [];
-    this.#publishedAt = [];
-    this.#takenEntries += this.#entries;
-    this.#takenBytes += batch.bytes.length;
-    this.#entries = 0;
-    this.#bytes = 0;
+    this.#takenEntries += entries;
+    this.#takenBytes += bytes;
+    this.#entries -= entries;
+    this.#bytes -= bytes;
     this.#fullSince = undefined;
     return batch;
   }

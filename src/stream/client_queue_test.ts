@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { ClientQueue } from "./client_queue.ts";
+import { ClientQueue, MAX_BATCH_BYTES } from "./client_queue.ts";
 
 const frame = (text: string) => new TextEncoder().encode(text);
 const text = (batch: { bytes: Uint8Array } | null) =>
@@ -58,4 +58,22 @@ Deno.test("ClientQueue take() waits for a frame, and after close() drains, then 
   assert.equal(text(await q.take()), "x");
   assert.equal(await q.take(), null);
   assert.equal(await q.take(), null);
+});
+
+Deno.test("ClientQueue hands at most MAX_BATCH_BYTES to the writer at once, a large frame alone", async () => {
+  const q = queue(1000, 10 << 20);
+  const big = new Uint8Array(MAX_BATCH_BYTES / 2 + 1);
+  for (let i = 0; i < 3; i++) q.offer(big, i);
+  q.force(frame("control"));
+  const first = await q.take();
+  assert.equal(first?.entries, 1, "two would be over the limit");
+  assert.deepEqual(first?.publishedAt, [0]);
+  assert.equal(q.length, 2);
+  assert.equal((await q.take())?.entries, 1);
+  const last = await q.take();
+  assert.equal(last?.entries, 1);
+  assert.equal(last?.bytes.length, big.length + "control".length);
+  assert.equal(q.bytes, 0);
+  q.offer(new Uint8Array(MAX_BATCH_BYTES * 3), 9);
+  assert.equal((await q.take())?.bytes.length, MAX_BATCH_BYTES * 3);
 });
