@@ -5,6 +5,32 @@ export const LEVELS = ["TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"] as co
 export type Level = typeof LEVELS[number];
 
 /**
+ * The words logs use for each level, lower-case: what JSON lines say in their level key,
+ * and what filters and configuration accept.
+ */
+export const LEVEL_WORDS: ReadonlyMap<string, Level> = new Map([
+  ["trace", "TRACE"],
+  ["verbose", "TRACE"],
+  ["debug", "DEBUG"],
+  ["dbg", "DEBUG"],
+  ["info", "INFO"],
+  ["inf", "INFO"],
+  ["information", "INFO"],
+  ["notice", "INFO"],
+  ["warn", "WARN"],
+  ["warning", "WARN"],
+  ["error", "ERROR"],
+  ["err", "ERROR"],
+  ["fatal", "FATAL"],
+  ["critical", "FATAL"],
+  ["crit", "FATAL"],
+  ["panic", "FATAL"],
+  ["emerg", "FATAL"],
+  ["emergency", "FATAL"],
+  ["alert", "FATAL"],
+]);
+
+/**
  * One log line as a structured entry (README "Entries").
  *
  * Property order is the wire order: build entries with the keys in this order so

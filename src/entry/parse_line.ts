@@ -1,5 +1,5 @@
 import { stripAnsi } from "./ansi.ts";
-import type { Level, LogEntry } from "./entry.ts";
+import { type Level, LEVEL_WORDS, type LogEntry } from "./entry.ts";
 
 /** The moment a batch of lines was read, formatted once per batch, not per line. */
 export interface ReadTime {
@@ -101,29 +101,6 @@ const PLAIN_LEVELS: ReadonlyMap<number, Level> = new Map([
   [0x69, "INFO"], // i: INF, INFO
   [0x64, "DEBUG"], // d: DEBUG, DBG
   [0x74, "TRACE"], // t: TRACE
-]);
-
-/** Level names of JSON lines, lower-case. */
-const LEVEL_WORDS: ReadonlyMap<string, Level> = new Map([
-  ["trace", "TRACE"],
-  ["verbose", "TRACE"],
-  ["debug", "DEBUG"],
-  ["dbg", "DEBUG"],
-  ["info", "INFO"],
-  ["inf", "INFO"],
-  ["information", "INFO"],
-  ["notice", "INFO"],
-  ["warn", "WARN"],
-  ["warning", "WARN"],
-  ["error", "ERROR"],
-  ["err", "ERROR"],
-  ["fatal", "FATAL"],
-  ["critical", "FATAL"],
-  ["crit", "FATAL"],
-  ["panic", "FATAL"],
-  ["emerg", "FATAL"],
-  ["emergency", "FATAL"],
-  ["alert", "FATAL"],
 ]);
 
 const TIME_KEYS = ["time", "timestamp", "ts", "@timestamp"] as const;
