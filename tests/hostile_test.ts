@@ -79,6 +79,16 @@ async function rawHttp(port: number, request: string): Promise<string> {
   }
 }
 
+/** A temp dir with `app.log` holding `content`, and a free port for the server that follows it. */
+async function followedFile(
+  content = "",
+): Promise<{ path: string; log: string; port: number } & AsyncDisposable> {
+  const dir = await tempDir("logwisp_hostile_");
+  const log = join(dir.path, "app.log");
+  await Deno.writeTextFile(log, content);
+  return { ...dir, log, port: freePort() };
+}
+
 Deno.test("a JSON line nested thousands deep, huge numbers and binary garbage become entries", async () => {
   await using dir = await tempDir("logwisp_hostile_");
   const log = join(dir.path, "app.log");
@@ -213,10 +223,8 @@ Deno.test({
 });
 
 Deno.test("a client that never completes its request headers is closed after header_timeout_seconds", async () => {
-  await using dir = await tempDir("logwisp_hostile_");
-  const log = join(dir.path, "app.log");
-  await Deno.writeTextFile(log, "");
-  const port = freePort();
+  await using dir = await followedFile();
+  const { log, port } = dir;
   const file = await writeConfig(
     dir.path,
     config({ file: log }, { http: port }, { http: "header_timeout_seconds = 2" }),
@@ -255,10 +263,8 @@ Deno.test("a client that never completes its request headers is closed after hea
 });
 
 Deno.test("the Host header never picks the endpoint; a malformed one is 400 without an ERROR line", async () => {
-  await using dir = await tempDir("logwisp_hostile_");
-  const log = join(dir.path, "app.log");
-  await Deno.writeTextFile(log, "");
-  const port = freePort();
+  await using dir = await followedFile();
+  const { log, port } = dir;
   const file = await writeConfig(dir.path, config({ file: log }, { http: port }));
   await using logwisp = await startLogWisp(["--config", file, "--quiet"]);
   const status = (text: string) => text.split("\r\n")[0];
@@ -347,10 +353,8 @@ Deno.test({
   name: "ten clients that never read, on 50 kB lines, cost bounded memory",
   ignore: which("python3") === undefined || which("ps") === undefined,
   fn: async () => {
-    await using dir = await tempDir("logwisp_hostile_");
-    const log = join(dir.path, "app.log");
-    await Deno.writeTextFile(log, "");
-    const port = freePort();
+    await using dir = await followedFile();
+    const { log, port } = dir;
     const file = await writeConfig(dir.path, config({ file: log }, { http: port }));
     await using logwisp = await startLogWisp(["--config", file, "--quiet"]);
     const baseline = await rssBytes(logwisp.pid);
@@ -389,10 +393,8 @@ Deno.test({
   name: "a client stuck for slow_client_timeout_seconds is disconnected and counted",
   ignore: which("python3") === undefined,
   fn: async () => {
-    await using dir = await tempDir("logwisp_hostile_");
-    const log = join(dir.path, "app.log");
-    await Deno.writeTextFile(log, "");
-    const port = freePort();
+    await using dir = await followedFile();
+    const { log, port } = dir;
     const file = await writeConfig(
       dir.path,
       config({ file: log }, { http: port }, {
@@ -419,10 +421,8 @@ Deno.test({
 });
 
 Deno.test("resuming with an id of an earlier run gets a gap, never a silent skip", async () => {
-  await using dir = await tempDir("logwisp_hostile_");
-  const log = join(dir.path, "app.log");
-  await Deno.writeTextFile(log, "");
-  const port = freePort();
+  await using dir = await followedFile();
+  const { log, port } = dir;
   const file = await writeConfig(dir.path, config({ file: log }, { http: port }));
   const url = `http://127.0.0.1:${port}/stream`;
   let lastId: string;
@@ -453,10 +453,8 @@ Deno.test("resuming with an id of an earlier run gets a gap, never a silent skip
 });
 
 Deno.test("touch -d on an unchanged file replays nothing", async () => {
-  await using dir = await tempDir("logwisp_hostile_");
-  const log = join(dir.path, "app.log");
-  await Deno.writeTextFile(log, "old one\nold two\n");
-  const port = freePort();
+  await using dir = await followedFile("old one\nold two\n");
+  const { log, port } = dir;
   const file = await writeConfig(dir.path, config({ file: log }, { http: port }));
   await using _logwisp = await startLogWisp(["--config", file, "--quiet"]);
   await using sse = await connectSse(`http://127.0.0.1:${port}/stream`);
