@@ -1,9 +1,11 @@
+import type { AuditLog } from "../audit/audit_log.ts";
 import type { ServerConfig, StreamConfig } from "../config/types.ts";
 import type { Log } from "../log.ts";
 import { Monitor } from "../monitor/monitor.ts";
 import { formatAddress } from "../server/connection.ts";
 import { type HttpHandler, serveHttp } from "../server/http_server.ts";
-import type { Listener } from "../server/listener.ts";
+import { Guard } from "../server/guard.ts";
+import type { Listener, RefusalReason } from "../server/listener.ts";
 import { sseCodec } from "../server/sse.ts";
 import { type ListenerSnapshot, type StreamSnapshot, streamStatus } from "../server/status.ts";
 import { streamHandler } from "../server/stream_handler.ts";
@@ -11,8 +13,10 @@ import { serveTcp, tcpCodec } from "../server/tcp_server.ts";
 import type { Codec } from "../stream/codec.ts";
 import { runEventIds } from "../stream/event_ids.ts";
 import { runHeartbeat } from "../stream/heartbeat.ts";
-import { Hub } from "../stream/hub.ts";
+import { Hub, type Subscription } from "../stream/hub.ts";
 import { runSlowClientReaper } from "../stream/slow_clients.ts";
+import { bindTls } from "../tls/tls_source.ts";
+import type { Security } from "./security.ts";
 import { StartupError } from "./startup_error.ts";
 
 /** How a stream runs. */
@@ -27,6 +31,9 @@ export interface StreamServiceOptions {
   /** How long clients may take to receive their last data after shutdown. */
   readonly drainMs: number;
   readonly log: Log;
+  /** Each server's TLS, authentication and access rules (see `loadSecurity`). */
+  readonly security: Security;
+  readonly audit?: AuditLog;
 }
 
 /** Where a stream is in its life, as status says it. */
@@ -36,6 +43,7 @@ export type StreamState = "starting" | "running" | "stopping";
 interface Server {
   readonly listener?: Listener;
   readonly codecs: readonly Codec[];
+  readonly guard?: Guard;
 }
 
 /** What the farewell frames say at shutdown. */
@@ -68,6 +76,8 @@ export class StreamService {
     this.#hub = new Hub({
       ids: runEventIds(options.startedAt),
       ring: { entries: config.http?.bufferSize ?? 0, bytes: config.http?.bufferBytes ?? 0 },
+      ...(options.audit?.enabled &&
+        { onClient: (event, client) => this.#auditClient(event, client) }),
     });
     this.#monitor = new Monitor({
       config: config.monitor,
@@ -84,8 +94,9 @@ export class StreamService {
         statusPath: prefix + config.http.statusPath,
         bufferSize: config.http.bufferSize,
       }, config.http.heartbeat);
-      this.#http = { codecs: [sse] };
-      this.handler = streamHandler({
+      const guard = this.#guard(config.http, "http");
+      this.#http = { codecs: [sse], guard };
+      this.handler = guard.http(streamHandler({
         hub: this.#hub,
         stream: config.name,
         config: config.http,
@@ -93,9 +104,14 @@ export class StreamService {
         prefix,
         shutdown: signal,
         status: () => this.status(),
-      });
+      }));
     }
-    if (config.tcp) this.#tcp = { codecs: [tcpCodec(config.tcp.heartbeat)] };
+    if (config.tcp) {
+      this.#tcp = {
+        codecs: [tcpCodec(config.tcp.heartbeat)],
+        guard: this.#guard(config.tcp, "tcp"),
+      };
+    }
   }
 
   /**
@@ -108,7 +124,7 @@ export class StreamService {
     const signal = AbortSignal.any([options.shutdown, failed.signal]);
     const service = new StreamService(options, signal);
     try {
-      service.#listen();
+      await service.#listen();
     } catch (error) {
       failed.abort();
       await service.finished;
@@ -124,13 +140,60 @@ export class StreamService {
     this.#finished.push(this.#monitor.finished);
   }
 
-  #listen(): void {
-    const { config, drainMs, log } = this.#options;
+  #guard(config: ServerConfig, transport: "http" | "tcp"): Guard {
+    const { security, audit, log } = this.#options;
+    const { authenticator, access } = security.of(config);
+    return new Guard({
+      authenticator,
+      access,
+      corsOrigins: config.access.corsOrigins,
+      ...(audit && { audit }),
+      stream: this.config.name,
+      transport,
+      label: `stream "${this.config.name}" ${transport}`,
+      log,
+    });
+  }
+
+  /** `connect` and `disconnect` audit lines of the stream's clients. */
+  #auditClient(event: "open" | "close", client: Subscription): void {
+    const server = client.transport === "tcp" ? this.#tcp : this.#http;
+    const who = client.identity === undefined
+      ? {}
+      : server?.guard?.authType === "mtls"
+      ? { subject: client.identity }
+      : { user: client.identity };
+    const fields = {
+      stream: this.config.name,
+      transport: client.transport === "tcp"
+        ? "tcp"
+        : client.transport === "sse"
+        ? "http"
+        : "websocket",
+      remoteAddr: client.remoteAddr,
+      ...who,
+    } as const;
+    if (event === "open") this.#options.audit?.record({ event: "connect", ...fields });
+    else {
+      this.#options.audit?.record({
+        event: "disconnect",
+        ...fields,
+        durationMs: Date.now() - client.connectedAt.getTime(),
+        entries: client.entriesSent,
+        bytes: client.bytesSent,
+      });
+    }
+  }
+
+  async #listen(): Promise<void> {
+    const { config, drainMs, log, security } = this.#options;
     const signal = this.#signal;
     const label = `stream "${config.name}"`;
     if (config.tcp && this.#tcp) {
       const tcp = config.tcp;
-      const listener = bind(label, "tcp", tcp, () =>
+      const guard = this.#tcp.guard!;
+      const tls = security.of(tcp).tls;
+      const listener = await bind(label, "tcp", tcp, async () =>
         serveTcp({
           hub: this.#hub,
           codec: this.#tcp!.codecs[0]!,
@@ -139,6 +202,10 @@ export class StreamService {
           log,
           shutdown: signal,
           drainMs,
+          admit: guard.admit,
+          onTlsError: guard.onTlsError,
+          authenticate: (connection) => guard.tcp(connection),
+          ...(tls && { source: await bindTls(tls, { hostname: tcp.host, port: tcp.port }) }),
         }));
       this.#tcp = { ...this.#tcp, listener };
       this.#finished.push(listener.finished);
@@ -147,7 +214,9 @@ export class StreamService {
     if (config.http && this.#http) {
       const http = config.http;
       if (!this.#options.router) {
-        const listener = bind(label, "http", http, () =>
+        const guard = this.#http.guard!;
+        const tls = security.of(http).tls;
+        const listener = await bind(label, "http", http, async () =>
           serveHttp({
             label: `${label} http`,
             host: http.host,
@@ -158,6 +227,9 @@ export class StreamService {
             log,
             shutdown: signal,
             drainMs,
+            admit: guard.admit,
+            onTlsError: guard.onTlsError,
+            ...(tls && { source: await bindTls(tls, { hostname: http.host, port: http.port }) }),
           }));
         this.#http = { ...this.#http, listener };
         this.#httpPort = listener.port;
@@ -251,13 +323,15 @@ export class StreamService {
 }
 
 function serverSnapshot(port: number, server: Server): ListenerSnapshot {
+  const refused = new Map<RefusalReason, number>(server.listener?.refused);
+  for (const [reason, count] of server.guard?.refused ?? []) {
+    refused.set(reason, (refused.get(reason) ?? 0) + count);
+  }
   return {
     port,
     codecs: server.codecs,
-    ...(server.listener && {
-      connections: server.listener.connections,
-      refused: server.listener.refused,
-    }),
+    ...(server.listener && { connections: server.listener.connections }),
+    ...((server.listener || refused.size > 0) && { refused }),
   };
 }
 
@@ -265,14 +339,14 @@ function serverSnapshot(port: number, server: Server): ListenerSnapshot {
  * Runs `listen`, turning a bind failure into a message naming who listens (`stream "app"`,
  * `router`), transport, address and reason.
  */
-export function bind<T>(
+export async function bind<T>(
   label: string,
   transport: string,
   address: { host: string; port: number },
-  listen: () => T,
-): T {
+  listen: () => T | Promise<T>,
+): Promise<T> {
   try {
-    return listen();
+    return await listen();
   } catch (error) {
     const reason = error instanceof Deno.errors.AddrInUse
       ? "address already in use"
