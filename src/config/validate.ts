@@ -114,11 +114,12 @@ export function validateConfig(document: Table, options: ValidateOptions): Omit<
     DEFAULTS.statsIntervalSeconds,
   );
 
+  const audit = readAudit(check, top.audit);
   if (check.issues.length > 0) throw new ConfigError(check.issues);
   return {
     streams: streams.map(({ config }) => config),
     ...(router && { router: router.config }),
-    audit: readAudit(check, top.audit),
+    audit,
     console: { statsIntervalSeconds },
   };
 }
