@@ -465,7 +465,7 @@ deny = ["127.0.0.1"]
   // On a dual-stack socket an IPv4 client arrives as ::ffff:127.0.0.1 and matches IPv4 rules.
   assert.equal((await curl(`http://127.0.0.1:${httpPort}/status`)).status, 200);
   assert.equal((await curl(`http://[::1]:${httpPort}/status`)).status, 200);
-  const denied = await curl(`http://127.0.0.2:${httpPort}/status`);
+  const denied = await curl(`http://127.0.0.1:${httpPort}/status`, "--interface", "127.0.0.2");
   assert.equal(denied.status, 403);
 
   const conn = await Deno.connect({ hostname: "127.0.0.1", port: tcpPort });
