@@ -6,6 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { EventSource } from "eventsource";
 import { SignJWT } from "jose";
 import { tempDir, waitFor, which } from "../src/_test_utils.ts";
 import { makeCertificates, type TestCertificates } from "../src/tls/testdata/make_certs.ts";
@@ -355,6 +356,55 @@ auth_failures_per_minute_per_ip = 0
   }
   const basic = await curl(url, "-u", `admin:${PASSWORD}`);
   assert.deepEqual(JSON.parse(basic.body), { error: "unauthorized", reason: "wrong_scheme" });
+});
+
+Deno.test("the eventsource package reads a bearer-protected stream with its header or a query token", async () => {
+  await using dir = await tempDir();
+  const f = await fixture(dir.path);
+  const port = freePort();
+  const path = await writeConfig(
+    f,
+    "eventsource.toml",
+    config(
+      f,
+      `[streams.httpserver]
+enabled = true
+host = "127.0.0.1"
+port = ${port}
+[streams.httpserver.auth]
+type = "bearer"
+tokens_file = "${f.tokens}"
+allow_query_token = true
+`,
+      `[audit]\nenabled = true\nfile = "${f.audit}"\n`,
+    ),
+  );
+  await using _logwisp = await start(f, path);
+  const url = `http://127.0.0.1:${port}/stream`;
+  const withHeader = new EventSource(url, {
+    fetch: (input, init) =>
+      fetch(input, {
+        ...init,
+        headers: { ...init?.headers, Authorization: `Bearer ${TOKEN}` },
+      }),
+  });
+  const withQuery = new EventSource(`${url}?access_token=${TOKEN}`);
+  const messages: string[] = [];
+  for (const source of [withHeader, withQuery]) {
+    source.addEventListener("message", (event) => messages.push(event.data));
+  }
+  try {
+    await waitForAudit(f, (line) => line.event === "connect" && line.user === "ci", 2);
+    await Deno.writeTextFile(f.log, "to both\n", { append: true });
+    await waitFor(() => messages.length === 2, { message: () => JSON.stringify(messages) });
+    assert.ok(messages.every((data) => JSON.parse(data).message === "to both"));
+  } finally {
+    withHeader.close();
+    withQuery.close();
+  }
+  await waitForAudit(f, (line) => line.event === "disconnect", 2);
+  const text = await Deno.readTextFile(f.audit);
+  assert.ok(!text.includes(TOKEN), "the query token is not in the audit log");
 });
 
 /** A JWT with `alg: none`, which must never be accepted. */
