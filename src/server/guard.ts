@@ -191,10 +191,12 @@ export class Guard {
       access.recordAuthFailure(address.address);
       this.#count("auth_failure");
       this.#audit({ event: "auth_failure", remoteAddr: address.client, reason: result.reason });
+      let timer: ReturnType<typeof setTimeout> | undefined;
       await Promise.race([
         writeAll(connection, encoder.encode(TCP_UNAUTHORIZED_LINE)).catch(() => {}),
-        new Promise((resolve) => setTimeout(resolve, 1000)),
+        new Promise((resolve) => timer = setTimeout(resolve, 1000)),
       ]);
+      clearTimeout(timer);
       return undefined;
     }
     const identity = identityOf(result);
