@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { EventSource } from "eventsource";
 import { SignJWT } from "jose";
+import puppeteer from "puppeteer-core";
 import { tempDir, waitFor, which } from "../src/_test_utils.ts";
 import { makeCertificates, type TestCertificates } from "../src/tls/testdata/make_certs.ts";
 import { runCli } from "./_cli.ts";
@@ -662,4 +663,71 @@ ${extra}`,
     new RegExp(`Warning: ${key}.cert_file: .* expires on .*, in \\d+ days`),
   );
   assert.match(soon.stdout, /tls 1\.2\+/);
+});
+
+/** The Chromium binary, or undefined when none is installed (`apt-get install chromium`). */
+const chromium = ["chromium", "chromium-browser"].map(which).find(Boolean);
+
+Deno.test({
+  name: "headless Chromium reads an HTTPS stream with Basic auth, and gets 401 without",
+  ignore: chromium === undefined,
+  fn: async () => {
+    await using dir = await tempDir();
+    const f = await fixture(dir.path);
+    const port = freePort();
+    const path = await writeConfig(
+      f,
+      "browser.toml",
+      config(
+        f,
+        `[streams.httpserver]
+enabled = true
+host = "127.0.0.1"
+port = ${port}
+${tlsTable(f, "httpserver")}
+[streams.httpserver.auth]
+type = "basic"
+users_file = "${f.users}"
+`,
+        `[audit]\nenabled = true\nfile = "${f.audit}"\n`,
+      ),
+    );
+    await using _logwisp = await start(f, path);
+    const browser = await puppeteer.launch({
+      executablePath: chromium!,
+      headless: true,
+      // The test CA is not in the browser's store; curl checks the chain in the other tests.
+      acceptInsecureCerts: true,
+      args: ["--no-sandbox", "--disable-gpu", `--user-data-dir=${join(dir.path, "chromium")}`],
+    });
+    try {
+      const page = await browser.newPage();
+      await page.authenticate({ username: "admin", password: PASSWORD });
+      const status = await page.goto(`https://localhost:${port}/status`);
+      assert.equal(status?.status(), 200);
+      const anonymous = await page.evaluate(async () => {
+        const response = await fetch("/status", { credentials: "omit" });
+        return [response.status, response.headers.get("WWW-Authenticate")];
+      });
+      assert.deepEqual(anonymous, [401, 'Basic realm="LogWisp", charset="UTF-8"']);
+      // Same origin: the browser sends the credentials it was given with EventSource too.
+      await page.evaluate(() => {
+        const messages: string[] = [];
+        (globalThis as unknown as { messages: string[] }).messages = messages;
+        new EventSource("/stream").addEventListener("message", (e) => messages.push(e.data));
+      });
+      await waitForAudit(f, (line) => line.event === "connect" && line.user === "admin");
+      await Deno.writeTextFile(f.log, "to the browser\n", { append: true });
+      let messages: string[] = [];
+      await waitFor(async () => {
+        messages = await page.evaluate(() =>
+          (globalThis as unknown as { messages: string[] }).messages
+        );
+        return messages.length > 0;
+      }, { timeoutMs: 15_000, message: () => JSON.stringify(messages) });
+      assert.equal(JSON.parse(messages[0]!).message, "to the browser");
+    } finally {
+      await browser.close();
+    }
+  },
 });
