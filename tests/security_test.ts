@@ -530,6 +530,46 @@ deny = ["127.0.0.1"]
   );
 });
 
+Deno.test("a flood of refused connections writes a bounded number of audit lines", async () => {
+  await using dir = await tempDir();
+  const f = await fixture(dir.path);
+  const port = freePort();
+  const path = await writeConfig(
+    f,
+    "flood.toml",
+    config(
+      f,
+      `[streams.tcpserver]
+enabled = true
+host = "127.0.0.1"
+port = ${port}
+[streams.tcpserver.access]
+deny = ["127.0.0.0/8"]
+`,
+      `[audit]\nenabled = true\nfile = "${f.audit}"\n`,
+    ),
+  );
+  await using _logwisp = await start(f, path);
+  const started = Date.now();
+  const FLOOD = 500;
+  for (let i = 0; i < FLOOD; i++) {
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+    conn.close();
+  }
+  const seconds = Math.ceil((Date.now() - started) / 1000) + 1;
+  const summaries = await waitForAudit(f, (line) => line.event === "suppressed");
+  await waitFor(async () => {
+    const lines = await auditLines(f);
+    const written = lines.filter((line) => line.event === "denied").length;
+    const suppressed = lines.filter((line) => line.event === "suppressed")
+      .reduce((sum, line) => sum + Number((line.counts as { denied?: number }).denied ?? 0), 0);
+    return written + suppressed === FLOOD;
+  }, { message: () => Deno.readTextFileSync(f.audit) });
+  const lines = await auditLines(f);
+  assert.ok(lines.length <= seconds * 21 + 1, `${lines.length} lines in ${seconds} s`);
+  assert.ok(summaries.length >= 1);
+});
+
 Deno.test("rate limits: connections per minute and authentication failures, with exact counts and Retry-After", async () => {
   await using dir = await tempDir();
   const f = await fixture(dir.path);
