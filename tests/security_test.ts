@@ -609,6 +609,30 @@ auth_failures_per_minute_per_ip = 2
   assert.match(seventh.body, /slow down/);
 });
 
+Deno.test('min_version = "1.3" refuses TLS 1.2 clients', async () => {
+  await using dir = await tempDir();
+  const f = await fixture(dir.path);
+  const port = freePort();
+  const path = await writeConfig(
+    f,
+    "tls13.toml",
+    config(
+      f,
+      `[streams.httpserver]
+enabled = true
+host = "127.0.0.1"
+port = ${port}
+${tlsTable(f, "httpserver")}min_version = "1.3"
+`,
+    ),
+  );
+  await using _logwisp = await start(f, path);
+  const url = `https://localhost:${port}/status`;
+  const ca = ["--cacert", f.certs.ca.cert];
+  assert.equal((await curl(url, ...ca, "--tlsv1.3")).status, 200);
+  assert.notEqual((await curl(url, ...ca, "--tlsv1.2", "--tls-max", "1.2")).code, 0);
+});
+
 Deno.test("router mode: the router's TLS, each stream's own auth on its routes, [router.auth] on /status", async () => {
   await using dir = await tempDir();
   const f = await fixture(dir.path);
