@@ -218,7 +218,10 @@ tokens_file = "${f.tokens}"
 
   // The stream, with the identity shown in status while connected.
   const stream = new Deno.Command("curl", {
-    args: ["-sS", "-N", ...ca, "-u", `admin:${PASSWORD}`, `${base}/stream`],
+    // As the original README writes it; the test CA comes from the environment, as a CA
+    // installed in the system store would.
+    args: ["-u", `admin:${PASSWORD}`, "-N", `${base}/stream`],
+    env: { CURL_CA_BUNDLE: f.certs.ca.cert },
     stdout: "piped",
     stderr: "null",
   }).spawn();
@@ -239,17 +242,19 @@ tokens_file = "${f.tokens}"
   await reading;
   await stream.status;
 
-  // TCP over TLS: a first line with the token, then the stream.
-  const tcp = sClient(
-    tcpPort,
-    ["-CAfile", f.certs.ca.cert],
-    `{"token":"${TOKEN}"}\n`,
-    3000,
-  );
+  // TCP over TLS with `openssl s_client -connect localhost:<port>` as the original README
+  // writes it (the CA from the environment): a first line with the token, then the stream.
+  const tcp = run("sh", [
+    "-c",
+    `(printf '%s\\n' "$0"; sleep 3) | SSL_CERT_FILE="$1" openssl s_client -connect localhost:${tcpPort}`,
+    `{"token":"${TOKEN}"}`,
+    f.certs.ca.cert,
+  ]);
   await waitForAudit(f, (line) => line.event === "connect" && line.transport === "tcp");
   await Deno.writeTextFile(f.log, "over tls\n", { append: true });
   const tcpOut = await tcp;
   assert.match(tcpOut.stdout, /"message":"over tls"/);
+  assert.match(tcpOut.stdout, /Verify return code: 0 \(ok\)/);
 
   const refused = await sClient(
     tcpPort,
