@@ -304,6 +304,9 @@ tokens_file = "${f.tokens}"
   assert.equal(final.server.refused_connections.auth_failure, 3);
   assert.ok(final.server.refused_connections.tls_error >= 1);
   assert.equal(final.tcp.refused_connections.auth_failure, 1);
+  assert.equal(final.server.tls.certificate_subject, "CN=localhost");
+  assert.ok(Date.parse(final.server.tls.certificate_expires) > Date.now());
+  assert.equal(final.tcp.tls.client_certificates, false);
 });
 
 Deno.test("bearer tokens and JWTs on HTTP: header, query token, expired, wrong audience, alg none", async () => {

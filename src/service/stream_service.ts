@@ -310,9 +310,22 @@ export class StreamService {
       monitor: this.#monitor.stats(),
       hub: this.#hub,
       ...(this.#http && this.#httpPort !== undefined && {
-        http: serverSnapshot(this.#httpPort, this.#http),
+        http: serverSnapshot(this.#httpPort, this.#http, this.#tlsOf(this.config.http)),
       }),
-      ...(this.#tcp?.listener && { tcp: serverSnapshot(this.#tcp.listener.port, this.#tcp) }),
+      ...(this.#tcp?.listener && {
+        tcp: serverSnapshot(this.#tcp.listener.port, this.#tcp, this.#tlsOf(this.config.tcp)),
+      }),
+    };
+  }
+
+  /** The TLS a server of this stream serves itself (not the router's). */
+  #tlsOf(config: ServerConfig | undefined): ListenerSnapshot["tls"] {
+    if (!config || (this.#options.router && config === this.config.http)) return undefined;
+    const tls = this.#options.security.of(config).tls;
+    return tls && {
+      subject: tls.leaf.subject,
+      notAfter: tls.leaf.notAfter,
+      clientCertificates: tls.clientCa !== undefined,
     };
   }
 
@@ -322,7 +335,11 @@ export class StreamService {
   }
 }
 
-function serverSnapshot(port: number, server: Server): ListenerSnapshot {
+function serverSnapshot(
+  port: number,
+  server: Server,
+  tls: ListenerSnapshot["tls"],
+): ListenerSnapshot {
   const refused = new Map<RefusalReason, number>(server.listener?.refused);
   for (const [reason, count] of server.guard?.refused ?? []) {
     refused.set(reason, (refused.get(reason) ?? 0) + count);
@@ -331,6 +348,7 @@ function serverSnapshot(port: number, server: Server): ListenerSnapshot {
     port,
     codecs: server.codecs,
     ...(server.listener && { connections: server.listener.connections }),
+    ...(tls && { tls }),
     ...((server.listener || refused.size > 0) && { refused }),
   };
 }
