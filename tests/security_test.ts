@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { EventSource } from "eventsource";
-import { SignJWT } from "jose";
+import { exportJWK, generateKeyPair, SignJWT } from "jose";
 import puppeteer from "puppeteer-core";
 import { tempDir, waitFor, which } from "../src/_test_utils.ts";
 import { makeCertificates, type TestCertificates } from "../src/tls/testdata/make_certs.ts";
@@ -313,6 +313,18 @@ Deno.test("bearer tokens and JWTs on HTTP: header, query token, expired, wrong a
   await using dir = await tempDir();
   const f = await fixture(dir.path);
   const port = freePort();
+  const rsa = await generateKeyPair("RS256", { extractable: true });
+  const ec = await generateKeyPair("ES256", { extractable: true });
+  const jwks = join(dir.path, "jwks.json");
+  await Deno.writeTextFile(
+    jwks,
+    JSON.stringify({
+      keys: [
+        { ...(await exportJWK(rsa.publicKey)), kid: "rsa-1", alg: "RS256" },
+        { ...(await exportJWK(ec.publicKey)), kid: "ec-1", alg: "ES256" },
+      ],
+    }),
+  );
   const path = await writeConfig(
     f,
     "bearer.toml",
@@ -326,6 +338,7 @@ port = ${port}
 type = "bearer"
 tokens_file = "${f.tokens}"
 jwt_secret_file = "${f.secret}"
+jwt_jwks_file = "${jwks}"
 jwt_audience = "logwisp"
 allow_query_token = true
 [streams.httpserver.access]
@@ -344,6 +357,11 @@ auth_failures_per_minute_per_ip = 0
   assert.equal((await curl(url, ...bearer(TOKEN))).status, 200);
   assert.equal((await curl(`${url}?access_token=${TOKEN}`)).status, 200);
   assert.equal((await curl(url, ...bearer(await jwt({ aud: "logwisp" })))).status, 200);
+  for (const [alg, kid, key] of [["RS256", "rsa-1", rsa], ["ES256", "ec-1", ec]] as const) {
+    const token = await new SignJWT({ aud: "logwisp" }).setProtectedHeader({ alg, kid })
+      .setSubject("signed-by-key").setExpirationTime("5m").sign(key.privateKey);
+    assert.equal((await curl(url, ...bearer(token))).status, 200, alg);
+  }
 
   const missing = await curl(url);
   assert.equal(missing.status, 401);

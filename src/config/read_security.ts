@@ -152,9 +152,6 @@ function readAuth(
       if (!tokensFile && !jwtJwksFile && !jwtSecretFile) {
         check.report(key, "bearer needs tokens_file, jwt_jwks_file or jwt_secret_file");
       }
-      if (jwtJwksFile && jwtSecretFile) {
-        check.report(`${key}.jwt_secret_file`, "set jwt_jwks_file or jwt_secret_file, not both");
-      }
       const jwtIssuer = path("jwt_issuer");
       const jwtAudience = path("jwt_audience");
       return {
