@@ -13,9 +13,10 @@ import { serveTcp, tcpCodec } from "../server/tcp_server.ts";
 import type { Codec } from "../stream/codec.ts";
 import { runEventIds } from "../stream/event_ids.ts";
 import { runHeartbeat } from "../stream/heartbeat.ts";
-import { Hub, type Subscription } from "../stream/hub.ts";
+import { Hub } from "../stream/hub.ts";
 import { runSlowClientReaper } from "../stream/slow_clients.ts";
 import { bindTls } from "../tls/tls_source.ts";
+import { clientAudit } from "./client_audit.ts";
 import type { Security } from "./security.ts";
 import { StartupError } from "./startup_error.ts";
 
@@ -77,7 +78,13 @@ export class StreamService {
       ids: runEventIds(options.startedAt),
       ring: { entries: config.http?.bufferSize ?? 0, bytes: config.http?.bufferBytes ?? 0 },
       ...(options.audit?.enabled &&
-        { onClient: (event, client) => this.#auditClient(event, client) }),
+        {
+          onClient: clientAudit(
+            options.audit,
+            config.name,
+            (transport) => (transport === "tcp" ? this.#tcp : this.#http)?.guard?.authType,
+          ),
+        }),
     });
     this.#monitor = new Monitor({
       config: config.monitor,
@@ -153,36 +160,6 @@ export class StreamService {
       label: `stream "${this.config.name}" ${transport}`,
       log,
     });
-  }
-
-  /** `connect` and `disconnect` audit lines of the stream's clients. */
-  #auditClient(event: "open" | "close", client: Subscription): void {
-    const server = client.transport === "tcp" ? this.#tcp : this.#http;
-    const who = client.identity === undefined
-      ? {}
-      : server?.guard?.authType === "mtls"
-      ? { subject: client.identity }
-      : { user: client.identity };
-    const fields = {
-      stream: this.config.name,
-      transport: client.transport === "tcp"
-        ? "tcp"
-        : client.transport === "sse"
-        ? "http"
-        : "websocket",
-      remoteAddr: client.remoteAddr,
-      ...who,
-    } as const;
-    if (event === "open") this.#options.audit?.record({ event: "connect", ...fields });
-    else {
-      this.#options.audit?.record({
-        event: "disconnect",
-        ...fields,
-        durationMs: Date.now() - client.connectedAt.getTime(),
-        entries: client.entriesSent,
-        bytes: client.bytesSent,
-      });
-    }
   }
 
   async #listen(): Promise<void> {
