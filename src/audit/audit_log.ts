@@ -149,6 +149,12 @@ export class AuditLog implements AsyncDisposable {
     if (options.sink) return new AuditLog(options.sink, options);
     if (config.file === "") return new AuditLog(stderrSink(), options);
     const where = JSON.stringify(config.file);
+    if (Deno.permissions.querySync({ name: "write", path: config.file }).state !== "granted") {
+      throw new Error(
+        `Cannot open the audit log ${where}: no write permission: run with ` +
+          `--allow-write=${config.file}`,
+      );
+    }
     try {
       // Writing needs --allow-write only; looking first (a FIFO would block the open) needs
       // --allow-read too, so it is done only where that is granted.

@@ -88,6 +88,16 @@ export async function loadSecurity(
     if (stream.tcp) await load(stream.tcp, `streams[${index}].tcpserver`, true);
   }
   if (options.router && config.router) await load(config.router, "router", true);
+  const { audit } = config;
+  if (audit.enabled && audit.file !== "") {
+    const write = Deno.permissions.querySync({ name: "write", path: audit.file });
+    if (write.state !== "granted") {
+      warnings.push(
+        `audit.file: no write permission for ${JSON.stringify(audit.file)}: ` +
+          `run with --allow-write=${audit.file}`,
+      );
+    }
+  }
 
   const open = { authenticator: await createAuthenticator({ type: "none" }) };
   return {
