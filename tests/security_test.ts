@@ -528,6 +528,7 @@ port = ${httpPort}
 [streams.httpserver.access]
 allow = ["127.0.0.0/8", "::1"]
 deny = ["127.0.0.2"]
+trusted_proxies = ["::1"]
 [streams.tcpserver]
 enabled = true
 host = "::"
@@ -544,15 +545,23 @@ deny = ["127.0.0.1"]
   assert.equal((await curl(`http://[::1]:${httpPort}/status`)).status, 200);
   const denied = await curl(`http://127.0.0.1:${httpPort}/status`, "--interface", "127.0.0.2");
   assert.equal(denied.status, 403);
+  // X-Forwarded-For is believed from the trusted proxy only.
+  const xff = (address: string) => ["-H", `X-Forwarded-For: ${address}`];
+  assert.equal((await curl(`http://[::1]:${httpPort}/status`, ...xff("127.0.0.2"))).status, 403);
+  assert.equal((await curl(`http://[::1]:${httpPort}/status`, ...xff("127.0.0.3"))).status, 200);
+  assert.equal(
+    (await curl(`http://127.0.0.1:${httpPort}/status`, ...xff("127.0.0.2"))).status,
+    200,
+  );
 
   const conn = await Deno.connect({ hostname: "127.0.0.1", port: tcpPort });
   const buffer = new Uint8Array(16);
   assert.equal(await conn.read(buffer).catch(() => null), null, "closed before any byte");
   conn.close();
-  const lines = await waitForAudit(f, (line) => line.event === "denied", 2);
+  const lines = await waitForAudit(f, (line) => line.event === "denied", 3);
   assert.deepEqual(
     lines.map((line) => [line.transport, line.remote_addr]).sort(),
-    [["http", "127.0.0.2"], ["tcp", "127.0.0.1"]],
+    [["http", "127.0.0.2"], ["http", "127.0.0.2"], ["tcp", "127.0.0.1"]],
   );
 });
 
