@@ -644,7 +644,7 @@ auth_failures_per_minute_per_ip = 2
   assert.match(seventh.body, /slow down/);
 });
 
-Deno.test('min_version = "1.3" refuses TLS 1.2 clients', async () => {
+Deno.test('min_version = "1.3" refuses TLS 1.2 clients; a silent client is cut after the header timeout', async () => {
   await using dir = await tempDir();
   const f = await fixture(dir.path);
   const port = freePort();
@@ -657,6 +657,7 @@ Deno.test('min_version = "1.3" refuses TLS 1.2 clients', async () => {
 enabled = true
 host = "127.0.0.1"
 port = ${port}
+header_timeout_seconds = 1
 ${tlsTable(f, "httpserver")}min_version = "1.3"
 `,
     ),
@@ -666,6 +667,11 @@ ${tlsTable(f, "httpserver")}min_version = "1.3"
   const ca = ["--cacert", f.certs.ca.cert];
   assert.equal((await curl(url, ...ca, "--tlsv1.3")).status, 200);
   assert.notEqual((await curl(url, ...ca, "--tlsv1.2", "--tls-max", "1.2")).code, 0);
+  const silent = await Deno.connect({ hostname: "127.0.0.1", port });
+  assert.equal(await silent.read(new Uint8Array(16)).catch(() => null), null);
+  silent.close();
+  const status = JSON.parse((await curl(url, ...ca)).body);
+  assert.equal(status.server.refused_connections.tls_error, 2);
 });
 
 Deno.test("router mode: the router's TLS, each stream's own auth on its routes, [router.auth] on /status", async () => {
