@@ -7,11 +7,12 @@ import { parseCliArgs, UsageError } from "./cli/args.ts";
 import { formatCheckSummary } from "./cli/check_summary.ts";
 import { HELP } from "./cli/help.ts";
 import { targetWarnings } from "./cli/target_warnings.ts";
-import { ConfigError, formatIssue } from "./config/config_error.ts";
+import { ConfigError, type ConfigIssue, formatIssue } from "./config/config_error.ts";
 import { loadConfig } from "./config/load.ts";
 import type { Config } from "./config/types.ts";
 import { type Log, stderrLog, writeStderr, writeStdout } from "./log.ts";
 import { runLogWisp } from "./service/app.ts";
+import { loadSecurity, type Security } from "./service/security.ts";
 import { StartupError } from "./service/startup_error.ts";
 import { VERSION } from "./version.ts";
 
@@ -40,24 +41,34 @@ export async function main(args: readonly string[]): Promise<number> {
     config = await loadConfig({ flag: options.config, router: options.router });
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
-    const count = error.issues.length;
-    writeStderr(
-      `logwisp: configuration error${count > 1 ? `s (${count})` : ""}:\n` +
-        error.issues.map((issue) => `  ${formatIssue(issue).replaceAll("\n", "\n  ")}\n`).join(""),
-    );
-    return 2;
+    return configErrors(error.issues);
   }
+  const { security, problems, warnings: securityWarnings } = await loadSecurity(config, {
+    router: options.router,
+  });
+  if (problems.length > 0) return configErrors(problems);
   if (options.check) {
-    const warnings = await targetWarnings(config);
+    const warnings = [...securityWarnings, ...(await targetWarnings(config))];
     return writeStdout(formatCheckSummary(config, { router: options.router, warnings })) ? 0 : 1;
   }
-  return await serve(config, options, stderrLog);
+  for (const warning of securityWarnings) stderrLog("warn", warning);
+  return await serve(config, { ...options, security }, stderrLog);
+}
+
+/** Prints configuration errors as README "Command line" shows them; the exit code is 2. */
+function configErrors(issues: readonly ConfigIssue[]): number {
+  const count = issues.length;
+  writeStderr(
+    `logwisp: configuration error${count > 1 ? `s (${count})` : ""}:\n` +
+      issues.map((issue) => `  ${formatIssue(issue).replaceAll("\n", "\n  ")}\n`).join(""),
+  );
+  return 2;
 }
 
 /** Runs until SIGINT or SIGTERM; SIGHUP is reported and otherwise ignored. */
 async function serve(
   config: Config,
-  options: { router: boolean; quiet: boolean },
+  options: { router: boolean; quiet: boolean; security: Security },
   log: Log,
 ): Promise<number> {
   const controller = new AbortController();

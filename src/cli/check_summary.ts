@@ -1,5 +1,11 @@
 import { quote } from "../config/config_error.ts";
-import type { Config, HeartbeatConfig, MonitorConfig, ServerConfig } from "../config/types.ts";
+import type {
+  Config,
+  HeartbeatConfig,
+  ListenerConfig,
+  MonitorConfig,
+  ServerConfig,
+} from "../config/types.ts";
 import { formatAddress } from "../server/connection.ts";
 
 /** Human description of where the configuration came from, for `--check` and startup. */
@@ -39,10 +45,15 @@ export function formatCheckSummary(
   }
   lines.push("");
   if (options.router && config.router) {
-    lines.push(`Router: ${address(config.router)}, global status /status`);
+    lines.push(
+      `Router: ${address(config.router)}, global status /status${securityDetails(config.router)}`,
+    );
   }
   const stats = config.console.statsIntervalSeconds;
   lines.push(`Console statistics: ${stats > 0 ? `every ${stats} s` : "off"}`);
+  if (config.audit.enabled) {
+    lines.push(`Audit log: ${config.audit.file === "" ? "stderr" : config.audit.file}`);
+  }
   for (const warning of options.warnings ?? []) lines.push(`Warning: ${warning}`);
   lines.push("Configuration OK");
   return lines.join("\n") + "\n";
@@ -67,7 +78,16 @@ function address(server: { host: string; port: number }): string {
 }
 
 function serverDetails(server: ServerConfig): string {
-  return `buffer ${server.bufferSize}  heartbeat ${describeHeartbeat(server.heartbeat)}`;
+  return `buffer ${server.bufferSize}  heartbeat ${describeHeartbeat(server.heartbeat)}` +
+    securityDetails(server);
+}
+
+/** TLS and auth of a listener, when it has them. */
+function securityDetails(server: ListenerConfig): string {
+  const tls = server.tls
+    ? `  tls ${server.tls.minVersion}+${server.tls.clientCaFile ? " with client certificates" : ""}`
+    : "";
+  return `${tls}${server.auth.type === "none" ? "" : `  auth ${server.auth.type}`}`;
 }
 
 function describeHeartbeat(heartbeat: HeartbeatConfig): string {

@@ -2,8 +2,9 @@ import { resolve } from "node:path";
 import { compileGlob } from "../monitor/glob.ts";
 import { Checker, describe, type Table } from "./checker.ts";
 import { ConfigError, quote } from "./config_error.ts";
-import { DEFAULT_LIMITS, DEFAULTS, LIMITS, NO_AUTH, OPEN_ACCESS } from "./defaults.ts";
+import { DEFAULT_LIMITS, DEFAULTS, LIMITS } from "./defaults.ts";
 import { outsideReadPermission } from "./permissions.ts";
+import { readAudit, readListenerSecurity, SECURITY_KEYS } from "./read_security.ts";
 import type {
   Config,
   HeartbeatConfig,
@@ -30,7 +31,7 @@ export interface ValidateOptions {
   readonly readable?: (path: string) => boolean;
 }
 
-const TOP_KEYS = ["monitor", "streams", "router", "console"];
+const TOP_KEYS = ["monitor", "streams", "router", "console", "audit"];
 const GLOBAL_MONITOR_KEYS = ["check_interval_ms", "fs_events"];
 const STREAM_KEYS = ["name", "monitor", "tcpserver", "httpserver"];
 const MONITOR_KEYS = ["check_interval_ms", "targets", "read_from", "max_line_bytes", "fs_events"];
@@ -46,6 +47,7 @@ const TCP_KEYS = [
   "max_connections",
   "max_connections_per_ip",
   "heartbeat",
+  ...SECURITY_KEYS,
 ];
 const HTTP_KEYS = [
   ...TCP_KEYS,
@@ -63,7 +65,14 @@ const HEARTBEAT_KEYS = [
   "include_stats",
   "format",
 ];
-const ROUTER_KEYS = ["port", "host", ...LIMIT_KEYS, "metrics_path", "viewer_path"];
+const ROUTER_KEYS = [
+  "port",
+  "host",
+  ...LIMIT_KEYS,
+  "metrics_path",
+  "viewer_path",
+  ...SECURITY_KEYS,
+];
 const CONSOLE_KEYS = ["stats_interval_seconds"];
 
 const NAME_PATTERN = /^[A-Za-z0-9_-]+$/;
@@ -105,11 +114,12 @@ export function validateConfig(document: Table, options: ValidateOptions): Omit<
     DEFAULTS.statsIntervalSeconds,
   );
 
+  const audit = readAudit(check, top.audit);
   if (check.issues.length > 0) throw new ConfigError(check.issues);
   return {
     streams: streams.map(({ config }) => config),
     ...(router && { router: router.config }),
-    audit: { enabled: false, file: "" },
+    audit,
     console: { statsIntervalSeconds },
   };
 }
@@ -415,6 +425,7 @@ function readServer(
   );
   const limits = readLimits(check, table, key);
   const heartbeat = readHeartbeat(check, table.heartbeat, `${key}.heartbeat`, kind);
+  const security = readListenerSecurity(check, table, key, kind);
   if (!enabled || port === undefined) return { enabled };
   return {
     enabled,
@@ -422,8 +433,7 @@ function readServer(
       host,
       port,
       ...limits,
-      auth: NO_AUTH,
-      access: OPEN_ACCESS,
+      ...security,
       bufferSize,
       bufferBytes,
       slowClientTimeoutSeconds,
@@ -562,8 +572,7 @@ function readRouter(
   });
   const listener = {
     ...readLimits(check, table, "router"),
-    auth: NO_AUTH,
-    access: OPEN_ACCESS,
+    ...readListenerSecurity(check, table, "router", "router"),
     metricsPath: paths.metrics_path,
     viewerPath: paths.viewer_path,
   };

@@ -26,6 +26,30 @@ export interface Connection {
   write(bytes: Uint8Array): Promise<number>;
   /** Ends the connection at once, cutting a pending write. */
   close(): void;
+  /**
+   * TLS only: completes the handshake (and learns the client certificate). Rejects when it
+   * fails; `read` and `write` would fail the same way.
+   */
+  handshake?(): Promise<void>;
+}
+
+/** Where a listener's connections come from: a bound socket, plain or TLS. */
+export interface ConnectionSource {
+  /** The bound port. */
+  readonly port: number;
+  /** The next connection; rejects with `Deno.errors.BadResource` once closed. */
+  accept(): Promise<Connection>;
+  /** Stops accepting. */
+  close(): void;
+}
+
+/** A `Deno.Listener` (TCP or TLS) as a {@linkcode ConnectionSource}. */
+export function denoSource(listener: Deno.Listener): ConnectionSource {
+  return {
+    port: (listener.addr as Deno.NetAddr).port,
+    accept: async () => denoConnection(await listener.accept()),
+    close: () => listener.close(),
+  };
 }
 
 /** `host:port`, with IPv6 hosts in brackets. */
@@ -62,6 +86,9 @@ export function denoConnection(conn: Deno.Conn): Connection {
   let closed = false;
   return {
     peer: { address: normalizeAddress(remote.hostname), port: remote.port },
+    ...("handshake" in conn && {
+      handshake: async () => void await (conn as Deno.TlsConn).handshake(),
+    }),
     read: (buffer) => conn.read(buffer),
     write: (bytes) => conn.write(bytes),
     close() {

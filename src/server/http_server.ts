@@ -11,6 +11,8 @@ export interface ClientInfo {
   readonly remoteAddr: string;
   /** Whether the connection is TLS. */
   readonly secure: boolean;
+  /** The authenticated user, token name or certificate subject (see `guardHandler`). */
+  readonly identity?: string;
 }
 
 /** A stream's or the router's endpoints as a plain function: testable without a socket. */
@@ -380,6 +382,9 @@ export interface HttpServerOptions {
   readonly writeTimeoutMs: number;
   /** Access and rate checks, before any byte is read. */
   readonly admit?: ListenerOptions["admit"];
+  /** A TLS socket (HTTPS); plain TCP on `host:port` by default. */
+  readonly source?: ListenerOptions["source"];
+  readonly onTlsError?: ListenerOptions["onTlsError"];
   readonly log: Log;
   /** The process-wide shutdown signal. */
   readonly shutdown: AbortSignal;
@@ -399,7 +404,7 @@ export function serveHttp(options: HttpServerOptions): Listener {
     handler: options.handler,
     headerTimeoutMs: options.limits.headerTimeoutSeconds * 1000,
     writeTimeoutMs: options.writeTimeoutMs,
-    secure: false,
+    secure: options.source !== undefined,
     signal: options.shutdown,
     onHandlerError(error) {
       // A bug, not a client's doing: said once per distinct message.
@@ -415,6 +420,8 @@ export function serveHttp(options: HttpServerOptions): Listener {
     port: options.port,
     limits: options.limits,
     ...(options.admit && { admit: options.admit }),
+    ...(options.source && { source: options.source }),
+    ...(options.onTlsError && { onTlsError: options.onTlsError }),
     serve: (conn) => serveHttpConnection(conn, connection),
     refuse: refuseHttp,
     log,
@@ -432,6 +439,7 @@ const REFUSALS: Readonly<Record<RefusalReason, { status: number; error: string }
   denied: { status: 403, error: "Your address may not connect to this server" },
   rate_limited: { status: 429, error: "Too many connections from your address: slow down" },
   tls_error: { status: 400, error: "TLS handshake failed" },
+  auth_failure: { status: 401, error: "Unauthorized" },
 };
 
 /** How long a refused client has to take its answer before the connection is closed. */

@@ -1,7 +1,7 @@
 import { aborted, settledWithin } from "../async.ts";
 import type { ListenerLimits } from "../config/types.ts";
 import type { Log } from "../log.ts";
-import { type Connection, denoConnection, type Peer } from "./connection.ts";
+import { type Connection, type ConnectionSource, denoSource, type Peer } from "./connection.ts";
 
 /** Why a connection was refused before it was served; status and metrics count each. */
 export type RefusalReason =
@@ -9,7 +9,8 @@ export type RefusalReason =
   | "max_connections_per_ip"
   | "denied"
   | "rate_limited"
-  | "tls_error";
+  | "tls_error"
+  | "auth_failure";
 
 /** A refused connection, and when the client may try again. */
 export interface Refusal {
@@ -30,8 +31,10 @@ export interface ListenerOptions {
   readonly serve: (connection: Connection) => Promise<void>;
   /** Tells a refused client why (HTTP: a status), or nothing (TCP: closed before any byte). */
   readonly refuse: (connection: Connection, refusal: Refusal) => Promise<void>;
-  /** Makes the socket: plain TCP by default; TLS listeners pass their own. */
-  readonly bind?: (address: { hostname: string; port: number }) => Deno.Listener;
+  /** The bound socket: plain TCP on `host:port` by default; TLS listeners pass their own. */
+  readonly source?: ConnectionSource;
+  /** A TLS handshake failed or took longer than `limits.headerTimeoutSeconds` (counted). */
+  readonly onTlsError?: (peer: Peer, error: unknown) => void;
   readonly log: Log;
   /** The process-wide shutdown: stop accepting, let connections drain, then cut them. */
   readonly shutdown: AbortSignal;
@@ -51,7 +54,7 @@ const BACKOFF_MS = { first: 50, max: 1000 };
  */
 export class Listener {
   readonly #options: ListenerOptions;
-  readonly #listener: Deno.Listener;
+  readonly #listener: ConnectionSource;
   readonly #open = new Set<Connection>();
   readonly #perAddress = new Map<string, number>();
   readonly #serving = new Set<Promise<void>>();
@@ -62,15 +65,15 @@ export class Listener {
 
   constructor(options: ListenerOptions) {
     this.#options = options;
-    const address = { hostname: options.host, port: options.port };
-    this.#listener = options.bind?.(address) ?? Deno.listen({ ...address, transport: "tcp" });
+    this.#listener = options.source ??
+      denoSource(Deno.listen({ hostname: options.host, port: options.port, transport: "tcp" }));
     const accepting = this.#accept();
     this.finished = this.#finish(accepting);
   }
 
   /** The bound port (the real one when 0 was asked for). */
   get port(): number {
-    return (this.#listener.addr as Deno.NetAddr).port;
+    return this.#listener.port;
   }
 
   /** Connections being served now. */
@@ -96,7 +99,7 @@ export class Listener {
   async #accept(): Promise<void> {
     let backoff = 0;
     for (;;) {
-      let conn: Deno.Conn;
+      let conn: Connection;
       try {
         conn = await this.#listener.accept();
       } catch (error) {
@@ -108,7 +111,7 @@ export class Listener {
       }
       backoff = 0;
       this.#recovered();
-      this.#admit(denoConnection(conn));
+      this.#admit(conn);
     }
   }
 
@@ -156,13 +159,36 @@ export class Listener {
     this.#accepted++;
     this.#open.add(connection);
     this.#perAddress.set(address, fromAddress + 1);
-    const served = this.#options.serve(connection).finally(() => {
+    const served = this.#handshake(connection).then((ok) =>
+      ok ? this.#options.serve(connection) : undefined
+    ).finally(() => {
       this.#open.delete(connection);
       const left = (this.#perAddress.get(address) ?? 1) - 1;
       if (left > 0) this.#perAddress.set(address, left);
       else this.#perAddress.delete(address);
     });
     this.#track(served, connection);
+  }
+
+  /** Completes a TLS handshake within the header timeout; a failure is counted and reported. */
+  async #handshake(connection: Connection): Promise<boolean> {
+    if (!connection.handshake) return true;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const ms = this.#options.limits.headerTimeoutSeconds * 1000;
+    const late = new Promise<never>((_, reject) =>
+      timer = setTimeout(() => reject(new Error(`no handshake within ${ms / 1000} s`)), ms)
+    );
+    try {
+      await Promise.race([connection.handshake(), late]);
+      return true;
+    } catch (error) {
+      if (this.#options.shutdown.aborted) return false;
+      this.countRefusal("tls_error");
+      this.#options.onTlsError?.(connection.peer, error);
+      return false;
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** Keeps `work` until it settles, then closes `connection`, whatever happened. */

@@ -109,7 +109,7 @@ export function sseResponse(request: Request, options: SseSubscription): Respons
   const subscription = hub.subscribe({
     codec: options.codec,
     remoteAddr: options.client.remoteAddr,
-    identity: options.identity,
+    identity: options.identity ?? options.client.identity,
     limits: { entries: config.bufferSize, bytes: config.bufferBytes },
     lastEventId: lastEventId(request),
     tail: options.tail,

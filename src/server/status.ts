@@ -13,6 +13,12 @@ export interface ListenerSnapshot {
   /** Open connections, when it has a listener of its own (not in router mode). */
   readonly connections?: number;
   readonly refused?: ReadonlyMap<RefusalReason, number>;
+  /** The server certificate, when the listener serves TLS. */
+  readonly tls?: {
+    readonly subject: string;
+    readonly notAfter: Date;
+    readonly clientCertificates: boolean;
+  };
 }
 
 /** Live numbers of one stream, from which its status document is built. */
@@ -114,6 +120,13 @@ function listenerFields(server: ListenerSnapshot): Record<string, unknown> {
   return {
     ...(server.connections !== undefined && { connections: server.connections }),
     ...(server.refused && { refused_connections: Object.fromEntries(server.refused) }),
+    ...(server.tls && {
+      tls: {
+        certificate_subject: server.tls.subject,
+        certificate_expires: server.tls.notAfter.toISOString(),
+        client_certificates: server.tls.clientCertificates,
+      },
+    }),
   };
 }
 

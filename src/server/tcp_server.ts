@@ -37,6 +37,11 @@ export interface TcpServerOptions {
   readonly drainMs: number;
   /** Access and rate checks, before any byte is read. */
   readonly admit?: ListenerOptions["admit"];
+  /** A TLS socket; plain TCP on the configured address by default. */
+  readonly source?: ListenerOptions["source"];
+  readonly onTlsError?: ListenerOptions["onTlsError"];
+  /** Who the client is (see `Guard.tcp`); undefined: refused, close it. */
+  readonly authenticate?: (connection: Connection) => Promise<{ identity?: string } | undefined>;
 }
 
 /**
@@ -52,6 +57,8 @@ export function serveTcp(options: TcpServerOptions): Listener {
     port: config.port,
     limits: config,
     ...(options.admit && { admit: options.admit }),
+    ...(options.source && { source: options.source }),
+    ...(options.onTlsError && { onTlsError: options.onTlsError }),
     serve: (connection) => serveConnection(connection, options),
     refuse: (connection: Connection, _refusal: Refusal) => {
       connection.close();
@@ -65,9 +72,12 @@ export function serveTcp(options: TcpServerOptions): Listener {
 
 async function serveConnection(connection: Connection, options: TcpServerOptions): Promise<void> {
   const { hub, config, shutdown } = options;
+  const client = options.authenticate ? await options.authenticate(connection) : {};
+  if (!client || shutdown.aborted) return connection.close();
   const subscription = hub.subscribe({
     codec: options.codec,
     remoteAddr: formatPeer(connection.peer),
+    identity: client.identity,
     limits: { entries: config.bufferSize, bytes: config.bufferBytes },
   });
   // Cuts a pending write to a client that stopped reading.

@@ -2,12 +2,17 @@ import { aborted } from "../async.ts";
 import { describeSource } from "../cli/check_summary.ts";
 import type { Config } from "../config/types.ts";
 import { type Log, writeStderr } from "../log.ts";
+import { AuditLog } from "../audit/audit_log.ts";
+import { Guard } from "../server/guard.ts";
 import { serveHttp } from "../server/http_server.ts";
 import { routerHandler } from "../server/router.ts";
 import { routerStatus } from "../server/status.ts";
 import { VERSION } from "../version.ts";
 import { formatConsoleStats } from "./console_stats.ts";
+import type { Security } from "./security.ts";
+import { StartupError } from "./startup_error.ts";
 import { bind, StreamService } from "./stream_service.ts";
+import { bindTls } from "../tls/tls_source.ts";
 
 /** How LogWisp runs. */
 export interface RunOptions {
@@ -22,6 +27,8 @@ export interface RunOptions {
   readonly stats?: (text: string) => void;
   /** How long clients may take to receive their last data after shutdown (default 3 s). */
   readonly drainMs?: number;
+  /** Each listener's TLS, authentication and access rules, loaded by `loadSecurity()`. */
+  readonly security: Security;
 }
 
 const DEFAULT_DRAIN_MS = 3000;
@@ -41,7 +48,13 @@ export async function runLogWisp(config: Config, options: RunOptions): Promise<n
   const drainMs = options.drainMs ?? DEFAULT_DRAIN_MS;
   const services: StreamService[] = [];
   const finished: Promise<unknown>[] = [];
-  let router: { host: string; port: number } | undefined;
+  let router: { host: string; port: number; secure: boolean } | undefined;
+  let audit: AuditLog;
+  try {
+    audit = await AuditLog.open(config.audit, { log });
+  } catch (error) {
+    throw new StartupError((error as Error).message, { cause: error });
+  }
 
   try {
     for (const stream of config.streams) {
@@ -52,6 +65,8 @@ export async function runLogWisp(config: Config, options: RunOptions): Promise<n
         startedAt,
         drainMs,
         log,
+        security: options.security,
+        audit,
       });
       services.push(service);
       finished.push(service.finished);
@@ -59,7 +74,22 @@ export async function runLogWisp(config: Config, options: RunOptions): Promise<n
     if (options.router && config.router) {
       const routed = services.filter((service) => service.handler);
       const routerConfig = config.router;
-      const listener = bind("router", "http", routerConfig, () =>
+      const { authenticator, access, tls } = options.security.of(routerConfig);
+      const guard = new Guard({
+        authenticator,
+        access,
+        corsOrigins: routerConfig.access.corsOrigins,
+        audit,
+        transport: "http",
+        label: "router",
+        log,
+      });
+      // Each stream's routes are guarded by that stream's own auth; the rest by the router's.
+      const prefixes = routed.map(({ config }) => `/${config.name}/`);
+      const covers = (path: string) =>
+        path !== "/healthz" && path !== "/readyz" &&
+        !prefixes.some((prefix) => path.startsWith(prefix));
+      const listener = await bind("router", "http", routerConfig, async () =>
         serveHttp({
           label: "router",
           host: routerConfig.host,
@@ -69,27 +99,36 @@ export async function runLogWisp(config: Config, options: RunOptions): Promise<n
           shutdown,
           drainMs,
           log,
-          handler: routerHandler(
-            routed.map(({ config, handler }) => ({
-              name: config.name,
-              handler: handler!,
-              streamPath: config.http!.streamPath,
-              statusPath: config.http!.statusPath,
-            })),
-            () =>
-              routerStatus(
-                services.map((service) => service.snapshot()),
-                Math.floor((Date.now() - startedAt) / 1000),
-              ),
+          admit: guard.admit,
+          onTlsError: guard.onTlsError,
+          ...(tls && {
+            source: await bindTls(tls, { hostname: routerConfig.host, port: routerConfig.port }),
+          }),
+          handler: guard.http(
+            routerHandler(
+              routed.map(({ config, handler }) => ({
+                name: config.name,
+                handler: handler!,
+                streamPath: config.http!.streamPath,
+                statusPath: config.http!.statusPath,
+              })),
+              () =>
+                routerStatus(
+                  services.map((service) => service.snapshot()),
+                  Math.floor((Date.now() - startedAt) / 1000),
+                ),
+            ),
+            covers,
           ),
         }));
       finished.push(listener.finished);
-      router = { host: routerConfig.host, port: listener.port };
+      router = { host: routerConfig.host, port: listener.port, secure: tls !== undefined };
       for (const service of routed) service.httpPort = listener.port;
     }
   } catch (error) {
     failed.abort();
     await Promise.all(finished);
+    await audit.close();
     throw error;
   }
   // Every port answers (status says "starting") while the files are first scanned.
@@ -97,7 +136,7 @@ export async function runLogWisp(config: Config, options: RunOptions): Promise<n
   for (const service of services) finished.push(service.finished);
 
   log("info", `LogWisp ${VERSION} ready (configuration: ${describeSource(config)})`);
-  for (const line of endpointLines(services, router)) {
+  for (const line of endpointLines(services, router, options.security)) {
     log("info", line);
   }
 
@@ -113,6 +152,7 @@ export async function runLogWisp(config: Config, options: RunOptions): Promise<n
   clearInterval(statsTimer);
   log("info", "Shutting down: telling clients, closing listeners");
   await Promise.all(finished);
+  await audit.close();
   log("info", "Stopped");
   return 0;
 }
@@ -120,25 +160,33 @@ export async function runLogWisp(config: Config, options: RunOptions): Promise<n
 /** One line per stream naming every URL it serves, plus the router's global status. */
 function endpointLines(
   services: readonly StreamService[],
-  router: { host: string; port: number } | undefined,
+  router: { host: string; port: number; secure: boolean } | undefined,
+  security: Security,
 ): string[] {
   const lines = services.map((service) => {
     const { name, http, tcp, monitor } = service.config;
     const parts: string[] = [];
     if (http && service.httpPort !== undefined) {
-      const base = `http://${displayHost(router?.host ?? http.host)}:${service.httpPort}`;
+      const secure = router ? router.secure : security.of(http).tls !== undefined;
+      const base = `${secure ? "https" : "http"}://${
+        displayHost(router?.host ?? http.host)
+      }:${service.httpPort}`;
       const prefix = router ? `/${name}` : "";
       parts.push(`${base}${prefix}${http.streamPath} (status ${base}${prefix}${http.statusPath})`);
     }
     if (tcp && service.tcpPort !== undefined) {
-      parts.push(`tcp://${displayHost(tcp.host)}:${service.tcpPort}`);
+      const scheme = security.of(tcp).tls ? "tls" : "tcp";
+      parts.push(`${scheme}://${displayHost(tcp.host)}:${service.tcpPort}`);
     }
     const count = monitor?.targets.length ?? 0;
     const targets = count === 1 ? "1 target" : `${count} targets`;
     return `stream "${name}" (${targets}): ${parts.join(", ")}`;
   });
   if (router) {
-    lines.push(`router: http://${displayHost(router.host)}:${router.port}/status (all streams)`);
+    const scheme = router.secure ? "https" : "http";
+    lines.push(
+      `router: ${scheme}://${displayHost(router.host)}:${router.port}/status (all streams)`,
+    );
   }
   return lines;
 }

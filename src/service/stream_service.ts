@@ -1,9 +1,11 @@
+import type { AuditLog } from "../audit/audit_log.ts";
 import type { ServerConfig, StreamConfig } from "../config/types.ts";
 import type { Log } from "../log.ts";
 import { Monitor } from "../monitor/monitor.ts";
 import { formatAddress } from "../server/connection.ts";
 import { type HttpHandler, serveHttp } from "../server/http_server.ts";
-import type { Listener } from "../server/listener.ts";
+import { Guard } from "../server/guard.ts";
+import type { Listener, RefusalReason } from "../server/listener.ts";
 import { sseCodec } from "../server/sse.ts";
 import { type ListenerSnapshot, type StreamSnapshot, streamStatus } from "../server/status.ts";
 import { streamHandler } from "../server/stream_handler.ts";
@@ -13,6 +15,9 @@ import { runEventIds } from "../stream/event_ids.ts";
 import { runHeartbeat } from "../stream/heartbeat.ts";
 import { Hub } from "../stream/hub.ts";
 import { runSlowClientReaper } from "../stream/slow_clients.ts";
+import { bindTls } from "../tls/tls_source.ts";
+import { clientAudit } from "./client_audit.ts";
+import type { Security } from "./security.ts";
 import { StartupError } from "./startup_error.ts";
 
 /** How a stream runs. */
@@ -27,6 +32,9 @@ export interface StreamServiceOptions {
   /** How long clients may take to receive their last data after shutdown. */
   readonly drainMs: number;
   readonly log: Log;
+  /** Each server's TLS, authentication and access rules (see `loadSecurity`). */
+  readonly security: Security;
+  readonly audit?: AuditLog;
 }
 
 /** Where a stream is in its life, as status says it. */
@@ -36,6 +44,7 @@ export type StreamState = "starting" | "running" | "stopping";
 interface Server {
   readonly listener?: Listener;
   readonly codecs: readonly Codec[];
+  readonly guard?: Guard;
 }
 
 /** What the farewell frames say at shutdown. */
@@ -68,6 +77,14 @@ export class StreamService {
     this.#hub = new Hub({
       ids: runEventIds(options.startedAt),
       ring: { entries: config.http?.bufferSize ?? 0, bytes: config.http?.bufferBytes ?? 0 },
+      ...(options.audit?.enabled &&
+        {
+          onClient: clientAudit(
+            options.audit,
+            config.name,
+            (transport) => (transport === "tcp" ? this.#tcp : this.#http)?.guard?.authType,
+          ),
+        }),
     });
     this.#monitor = new Monitor({
       config: config.monitor,
@@ -84,8 +101,9 @@ export class StreamService {
         statusPath: prefix + config.http.statusPath,
         bufferSize: config.http.bufferSize,
       }, config.http.heartbeat);
-      this.#http = { codecs: [sse] };
-      this.handler = streamHandler({
+      const guard = this.#guard(config.http, "http");
+      this.#http = { codecs: [sse], guard };
+      this.handler = guard.http(streamHandler({
         hub: this.#hub,
         stream: config.name,
         config: config.http,
@@ -93,9 +111,14 @@ export class StreamService {
         prefix,
         shutdown: signal,
         status: () => this.status(),
-      });
+      }));
     }
-    if (config.tcp) this.#tcp = { codecs: [tcpCodec(config.tcp.heartbeat)] };
+    if (config.tcp) {
+      this.#tcp = {
+        codecs: [tcpCodec(config.tcp.heartbeat)],
+        guard: this.#guard(config.tcp, "tcp"),
+      };
+    }
   }
 
   /**
@@ -108,7 +131,7 @@ export class StreamService {
     const signal = AbortSignal.any([options.shutdown, failed.signal]);
     const service = new StreamService(options, signal);
     try {
-      service.#listen();
+      await service.#listen();
     } catch (error) {
       failed.abort();
       await service.finished;
@@ -124,13 +147,30 @@ export class StreamService {
     this.#finished.push(this.#monitor.finished);
   }
 
-  #listen(): void {
-    const { config, drainMs, log } = this.#options;
+  #guard(config: ServerConfig, transport: "http" | "tcp"): Guard {
+    const { security, audit, log } = this.#options;
+    const { authenticator, access } = security.of(config);
+    return new Guard({
+      authenticator,
+      access,
+      corsOrigins: config.access.corsOrigins,
+      ...(audit && { audit }),
+      stream: this.config.name,
+      transport,
+      label: `stream "${this.config.name}" ${transport}`,
+      log,
+    });
+  }
+
+  async #listen(): Promise<void> {
+    const { config, drainMs, log, security } = this.#options;
     const signal = this.#signal;
     const label = `stream "${config.name}"`;
     if (config.tcp && this.#tcp) {
       const tcp = config.tcp;
-      const listener = bind(label, "tcp", tcp, () =>
+      const guard = this.#tcp.guard!;
+      const tls = security.of(tcp).tls;
+      const listener = await bind(label, "tcp", tcp, async () =>
         serveTcp({
           hub: this.#hub,
           codec: this.#tcp!.codecs[0]!,
@@ -139,6 +179,10 @@ export class StreamService {
           log,
           shutdown: signal,
           drainMs,
+          admit: guard.admit,
+          onTlsError: guard.onTlsError,
+          authenticate: (connection) => guard.tcp(connection),
+          ...(tls && { source: await bindTls(tls, { hostname: tcp.host, port: tcp.port }) }),
         }));
       this.#tcp = { ...this.#tcp, listener };
       this.#finished.push(listener.finished);
@@ -147,7 +191,9 @@ export class StreamService {
     if (config.http && this.#http) {
       const http = config.http;
       if (!this.#options.router) {
-        const listener = bind(label, "http", http, () =>
+        const guard = this.#http.guard!;
+        const tls = security.of(http).tls;
+        const listener = await bind(label, "http", http, async () =>
           serveHttp({
             label: `${label} http`,
             host: http.host,
@@ -158,6 +204,9 @@ export class StreamService {
             log,
             shutdown: signal,
             drainMs,
+            admit: guard.admit,
+            onTlsError: guard.onTlsError,
+            ...(tls && { source: await bindTls(tls, { hostname: http.host, port: http.port }) }),
           }));
         this.#http = { ...this.#http, listener };
         this.#httpPort = listener.port;
@@ -238,9 +287,22 @@ export class StreamService {
       monitor: this.#monitor.stats(),
       hub: this.#hub,
       ...(this.#http && this.#httpPort !== undefined && {
-        http: serverSnapshot(this.#httpPort, this.#http),
+        http: serverSnapshot(this.#httpPort, this.#http, this.#tlsOf(this.config.http)),
       }),
-      ...(this.#tcp?.listener && { tcp: serverSnapshot(this.#tcp.listener.port, this.#tcp) }),
+      ...(this.#tcp?.listener && {
+        tcp: serverSnapshot(this.#tcp.listener.port, this.#tcp, this.#tlsOf(this.config.tcp)),
+      }),
+    };
+  }
+
+  /** The TLS a server of this stream serves itself (not the router's). */
+  #tlsOf(config: ServerConfig | undefined): ListenerSnapshot["tls"] {
+    if (!config || (this.#options.router && config === this.config.http)) return undefined;
+    const tls = this.#options.security.of(config).tls;
+    return tls && {
+      subject: tls.leaf.subject,
+      notAfter: tls.leaf.notAfter,
+      clientCertificates: tls.clientCa !== undefined,
     };
   }
 
@@ -250,14 +312,21 @@ export class StreamService {
   }
 }
 
-function serverSnapshot(port: number, server: Server): ListenerSnapshot {
+function serverSnapshot(
+  port: number,
+  server: Server,
+  tls: ListenerSnapshot["tls"],
+): ListenerSnapshot {
+  const refused = new Map<RefusalReason, number>(server.listener?.refused);
+  for (const [reason, count] of server.guard?.refused ?? []) {
+    refused.set(reason, (refused.get(reason) ?? 0) + count);
+  }
   return {
     port,
     codecs: server.codecs,
-    ...(server.listener && {
-      connections: server.listener.connections,
-      refused: server.listener.refused,
-    }),
+    ...(server.listener && { connections: server.listener.connections }),
+    ...(tls && { tls }),
+    ...((server.listener || refused.size > 0) && { refused }),
   };
 }
 
@@ -265,14 +334,14 @@ function serverSnapshot(port: number, server: Server): ListenerSnapshot {
  * Runs `listen`, turning a bind failure into a message naming who listens (`stream "app"`,
  * `router`), transport, address and reason.
  */
-export function bind<T>(
+export async function bind<T>(
   label: string,
   transport: string,
   address: { host: string; port: number },
-  listen: () => T,
-): T {
+  listen: () => T | Promise<T>,
+): Promise<T> {
   try {
-    return listen();
+    return await listen();
   } catch (error) {
     const reason = error instanceof Deno.errors.AddrInUse
       ? "address already in use"

@@ -45,6 +45,8 @@ export interface HubOptions {
   readonly ring: RingLimits;
   /** Receives, per entry written to a socket, the seconds since it was published. */
   readonly observeLatency?: (seconds: number) => void;
+  /** Told when a client subscribes and when it leaves (the audit log's connect and disconnect). */
+  readonly onClient?: (event: "open" | "close", client: Subscription) => void;
 }
 
 /** One connected client of a hub. */
@@ -62,6 +64,9 @@ export class Subscription {
   /** Set by the transport: ends the connection now, even mid-write to a client that does not read. */
   onTerminate: (() => void) | undefined;
   #filtered = 0;
+  /** Entries and bytes written to this client's socket. */
+  entriesSent = 0;
+  bytesSent = 0;
   readonly #hub: Hub;
   readonly #totals: TransportTotals;
 
@@ -92,6 +97,8 @@ export class Subscription {
   written(batch: Batch, now: number = performance.now()): void {
     this.#totals.entriesSent += batch.entries;
     this.#totals.bytesSent += batch.bytes.length;
+    this.entriesSent += batch.entries;
+    this.bytesSent += batch.bytes.length;
     this.#hub.observeLatency(batch.publishedAt, now);
   }
 
@@ -298,6 +305,7 @@ export class Hub {
       backlog.forEach((entry, i) => subscription.offer(frames[i]!, entry, now));
     }
     this.#clients.add(subscription);
+    this.#options.onClient?.("open", subscription);
     return subscription;
   }
 
@@ -310,7 +318,7 @@ export class Hub {
 
   /** @internal Called by {@linkcode Subscription.close}. */
   unsubscribe(subscription: Subscription): void {
-    this.#clients.delete(subscription);
+    if (this.#clients.delete(subscription)) this.#options.onClient?.("close", subscription);
   }
 
   /** @internal Called by {@linkcode Subscription.written}. */
