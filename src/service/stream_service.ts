@@ -8,12 +8,15 @@ import { sseCodec } from "../server/sse.ts";
 import { type ListenerSnapshot, type StreamSnapshot, streamStatus } from "../server/status.ts";
 import { streamHandler } from "../server/stream_handler.ts";
 import { serveTcp, tcpCodec } from "../server/tcp_server.ts";
+import { wsCodec } from "../server/ws_codec.ts";
+import { wsHandler } from "../server/ws_endpoint.ts";
 import type { Codec } from "../stream/codec.ts";
 import { runEventIds } from "../stream/event_ids.ts";
 import { runHeartbeat } from "../stream/heartbeat.ts";
 import { Hub } from "../stream/hub.ts";
 import { runSlowClientReaper } from "../stream/slow_clients.ts";
 import { StartupError } from "./startup_error.ts";
+import { StreamTransform } from "./stream_transform.ts";
 
 /** How a stream runs. */
 export interface StreamServiceOptions {
@@ -53,6 +56,7 @@ export class StreamService {
   readonly #options: StreamServiceOptions;
   readonly #hub: Hub;
   readonly #monitor: Monitor;
+  readonly #transform: StreamTransform;
   readonly #signal: AbortSignal;
   #http: Server | undefined;
   #tcp: Server | undefined;
@@ -69,9 +73,10 @@ export class StreamService {
       ids: runEventIds(options.startedAt),
       ring: { entries: config.http?.bufferSize ?? 0, bytes: config.http?.bufferBytes ?? 0 },
     });
+    this.#transform = new StreamTransform(config.transform);
     this.#monitor = new Monitor({
       config: config.monitor,
-      onEntries: (entries) => this.#hub.publishAll(entries),
+      onEntries: (entries) => this.#hub.publishAll(this.#transform.apply(entries)),
       signal,
       label: `stream "${config.name}"`,
       log,
@@ -84,7 +89,13 @@ export class StreamService {
         statusPath: prefix + config.http.statusPath,
         bufferSize: config.http.bufferSize,
       }, config.http.heartbeat);
-      this.#http = { codecs: [sse] };
+      const ws = config.http.wsPath === "" ? undefined : wsCodec({
+        stream: config.name,
+        streamPath: prefix + config.http.streamPath,
+        statusPath: prefix + config.http.statusPath,
+        bufferSize: config.http.bufferSize,
+      }, config.http.heartbeat);
+      this.#http = { codecs: ws ? [sse, ws] : [sse] };
       this.handler = streamHandler({
         hub: this.#hub,
         stream: config.name,
@@ -92,6 +103,9 @@ export class StreamService {
         sse,
         prefix,
         shutdown: signal,
+        ...(ws && {
+          ws: wsHandler({ hub: this.#hub, codec: ws, config: config.http, shutdown: signal }),
+        }),
         status: () => this.status(),
       });
     }
@@ -237,6 +251,8 @@ export class StreamService {
       uptimeSeconds: this.uptimeSeconds(),
       monitor: this.#monitor.stats(),
       hub: this.#hub,
+      filteredEntries: this.#transform.filtered,
+      transform: this.#transform.status(),
       ...(this.#http && this.#httpPort !== undefined && {
         http: serverSnapshot(this.#httpPort, this.#http),
       }),
