@@ -362,6 +362,7 @@ Deno.test("filters: a catastrophic pattern leaves another client's latency uncha
     await writer;
     during.push(await latency());
     const median = (values: number[]) => values.toSorted((a, b) => a - b)[values.length >> 1]!;
+    // deno-lint-ignore no-console
     console.log(
       `normal client latency: median ${median(before).toFixed(1)} ms before, ` +
         `${median(during).toFixed(1)} ms while another client runs (a+)+$ on 100 lines of 8 kB`,
