@@ -129,6 +129,7 @@ function endpointLines(
       const base = `http://${displayHost(router?.host ?? http.host)}:${service.httpPort}`;
       const prefix = router ? `/${name}` : "";
       parts.push(`${base}${prefix}${http.streamPath} (status ${base}${prefix}${http.statusPath})`);
+      if (http.wsPath !== "") parts.push(`${base.replace(/^http/, "ws")}${prefix}${http.wsPath}`);
     }
     if (tcp && service.tcpPort !== undefined) {
       parts.push(`tcp://${displayHost(tcp.host)}:${service.tcpPort}`);

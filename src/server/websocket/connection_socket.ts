@@ -87,8 +87,8 @@ export class ConnectionSocket implements WebSocketSocket {
     this.#queue = [];
     this.#queued = 0;
     for (const { callback } of dropped) callback?.(new Error("Socket is closed"));
-    // As node does: `close` comes after the current turn.
-    setTimeout(() => this.#emitClose(), 0);
+    // As node does, `close` comes after the code that destroyed the socket has run.
+    queueMicrotask(() => this.#emitClose());
   }
 
   #emitClose(): void {
