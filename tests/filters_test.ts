@@ -374,7 +374,7 @@ Deno.test("filters: a catastrophic pattern leaves another client's latency uncha
   });
 });
 
-Deno.test("transforms: applied once before every transport and status; dropped entries counted", async () => {
+Deno.test("transforms: applied once before SSE, TCP, WebSocket and status; dropped entries counted", async () => {
   await withFixture(
     `[streams.transform]
 min_level = "INFO"
@@ -388,7 +388,14 @@ strip_ansi = true`,
       const sse = await connectSse(`http://127.0.0.1:${running.httpPort}/stream`);
       await using _sse = sse;
       using tcp = await connectTcp(running.tcpPort);
-      await waitFor(async () => (await status(running.httpPort)).delivery.clients.length === 2);
+      const ws = new WebSocket(`ws://127.0.0.1:${running.httpPort}/ws`);
+      const fromWs: Json[] = [];
+      ws.onmessage = (event) => {
+        const message = JSON.parse(event.data);
+        if (message.type === "entry") fromWs.push(message.entry);
+      };
+      const wsClosed = new Promise((resolve) => ws.onclose = resolve);
+      await waitFor(async () => (await status(running.httpPort)).delivery.clients.length === 3);
       // The TCP client waits for a hello first: it gets what is published meanwhile.
       await publish(running, "a.log", [
         "DEBUG hidden below min_level",
@@ -403,7 +410,10 @@ strip_ansi = true`,
       const events = await sse.events.take(2);
       const fromSse = events.map((event) => JSON.parse(event.data));
       const fromTcp = (await tcp.take(2)).map((line) => JSON.parse(line));
-      for (const entries of [fromSse, fromTcp]) {
+      await waitFor(() => fromWs.length === 2);
+      ws.close();
+      await wsClosed;
+      for (const entries of [fromSse, fromTcp, fromWs]) {
         assert.deepEqual(entries.map((entry: Json) => entry.message), expected);
         assert.equal(entries[0].level, "ERROR");
         assert.deepEqual(entries[0].fields, { env: "test" });
