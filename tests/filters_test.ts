@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { EventSource } from "eventsource";
 import { tempDir, waitFor } from "../src/_test_utils.ts";
+import { runCli } from "./_cli.ts";
 import {
   ClientProcess,
   connectSse,
@@ -426,4 +427,32 @@ strip_ansi = true`,
       assert.equal(doc.delivery.last_sequence, 2);
     },
   );
+});
+
+Deno.test("transforms: --check shows each stream's transform; a bad one exits 2 naming its key", async () => {
+  await using dir = await tempDir("logwisp_filters_");
+  const config = join(dir.path, "logwisp.toml");
+  const stream = (transform: string) =>
+    `[[streams]]
+name = "app"
+[streams.monitor]
+targets = [{ path = "${dir.path}", pattern = "*.log" }]
+[streams.transform]
+${transform}
+[streams.httpserver]
+enabled = true
+port = ${freePort()}
+`;
+  await Deno.writeTextFile(config, stream(`min_level = "WARN"\nredact = ["email", "jwt"]`));
+  const ok = await runCli(["--check", "--config", config]);
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.match(ok.stdout, /^ {2}transform min_level WARN, redact email,jwt$/m);
+  await Deno.writeTextFile(config, stream(`redact = ["emial"]\ninclude = ["("]`));
+  const bad = await runCli(["--check", "--config", config]);
+  assert.equal(bad.code, 2);
+  assert.match(
+    bad.stderr,
+    /streams\[0\]\.transform\.redact\[0\]: unknown detector "emial": did you mean "email"\?/,
+  );
+  assert.match(bad.stderr, /streams\[0\]\.transform\.include\[0\]: invalid regular expression/);
 });
