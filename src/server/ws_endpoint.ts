@@ -61,9 +61,9 @@ export function wsHandler(options: WsEndpointOptions): WsHandler {
     }
     const selection = selectionFromRequest(request, headers);
     if (selection instanceof Response) return selection;
-    const url = new URL(request.url);
-    const lastEventId = url.searchParams.get("last_event_id") ??
-      request.headers.get("Last-Event-ID");
+    // As for SSE; browsers cannot set headers on a WebSocket, so the query is the usual way.
+    const lastEventId = request.headers.get("Last-Event-ID") ??
+      new URL(request.url).searchParams.get("last_event_id");
     return upgradeResponse({
       "Upgrade": "websocket",
       "Connection": "Upgrade",

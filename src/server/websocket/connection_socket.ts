@@ -34,6 +34,7 @@ export class ConnectionSocket implements WebSocketSocket {
   readonly #reading: Promise<void>;
   #pumping: Promise<void> = Promise.resolve();
 
+  /** Takes over `connection`, to which the `101` response has been written. */
   constructor(connection: Connection) {
     this.#connection = connection;
     // Listeners are registered in the same turn by the session: input waits one turn.
