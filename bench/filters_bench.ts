@@ -53,6 +53,8 @@ host = "127.0.0.1"
 port = ${http}
 buffer_size = 10000
 max_connections_per_ip = 1024
+# Status is polled on a kept-alive connection that may idle through a 10 s run.
+header_timeout_seconds = 60
 [streams.tcpserver]
 enabled = true
 host = "127.0.0.1"
