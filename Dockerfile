@@ -16,7 +16,9 @@ COPY deno.json deno.lock ./
 RUN deno install --frozen
 
 # The whole module graph of the entry point against the lock, then the compile task, which
-# downloads Deno's runtime (denort) for this platform and bakes the permissions in.
+# downloads Deno's runtime (denort) for this platform and bakes the permissions in, and the
+# V8 flags that finish a backtracking regular expression in linear time
+# (--enable-experimental-regexp-engine-on-excessive-backtracks: README "Filters").
 COPY src/ ./src/
 RUN deno install --frozen --entrypoint src/main.ts \
  && deno task compile \

@@ -9,6 +9,7 @@
  */
 
 import { freePort, waitFor } from "../src/_test_utils.ts";
+import { REGEX_V8_FLAGS } from "../src/filter/safe_regex.ts";
 
 /** Lines written per throughput run. */
 const THROUGHPUT_LINES = 300_000;
@@ -335,10 +336,18 @@ buffer_size = 10000
 `;
 }
 
-/** Spawns `deno run -A src/main.ts --config <configPath> --quiet`, killed on SIGINT. */
+/** Spawns `deno run -A` (with the regexp V8 flags) `src/main.ts --config <configPath> --quiet`, killed on SIGINT. */
 export function spawnLogWisp(configPath: string): Deno.ChildProcess {
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "src/main.ts", "--config", configPath, "--quiet"],
+    args: [
+      "run",
+      "-A",
+      `--v8-flags=${REGEX_V8_FLAGS}`,
+      "src/main.ts",
+      "--config",
+      configPath,
+      "--quiet",
+    ],
     cwd: repoRoot,
     stdin: "null",
     stdout: "null",

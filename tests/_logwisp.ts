@@ -212,6 +212,16 @@ export class ClientProcess implements AsyncDisposable {
     });
   }
 
+  /** Writes `text` to the program's input (what nc sends to the server). */
+  async send(text: string): Promise<void> {
+    const writer = this.#child.stdin.getWriter();
+    try {
+      await writer.write(new TextEncoder().encode(text));
+    } finally {
+      writer.releaseLock();
+    }
+  }
+
   /** Waits until `count` lines match `pattern`; returns them. */
   async waitForLines(pattern: RegExp, count: number, timeoutMs = 15_000): Promise<string[]> {
     const matching = () => this.lines.filter((line) => pattern.test(line));

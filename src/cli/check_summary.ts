@@ -5,6 +5,7 @@ import type {
   ListenerConfig,
   MonitorConfig,
   ServerConfig,
+  TransformConfig,
 } from "../config/types.ts";
 import { formatAddress } from "../server/connection.ts";
 
@@ -33,6 +34,7 @@ export function formatCheckSummary(
     const { monitor, tcp, http } = stream;
     lines.push(`stream "${stream.name}"`);
     if (monitor) lines.push(...describeMonitor(monitor));
+    if (stream.transform) lines.push(`  transform ${describeTransform(stream.transform)}`);
     if (tcp) lines.push(`  tcp      ${address(tcp)}  ${serverDetails(tcp)}`);
     if (http) {
       const prefix = options.router ? `/${stream.name}` : "";
@@ -57,6 +59,23 @@ export function formatCheckSummary(
   for (const warning of options.warnings ?? []) lines.push(`Warning: ${warning}`);
   lines.push("Configuration OK");
   return lines.join("\n") + "\n";
+}
+
+/** What a transform does, in one line: only the keys that are set. */
+function describeTransform(transform: TransformConfig): string {
+  const parts: string[] = [];
+  if (transform.minLevel !== undefined) parts.push(`min_level ${transform.minLevel}`);
+  if (transform.stripAnsi) parts.push("strip_ansi");
+  if (transform.include.length > 0) parts.push(`include ${transform.include.length} pattern(s)`);
+  if (transform.exclude.length > 0) parts.push(`exclude ${transform.exclude.length} pattern(s)`);
+  if (transform.dropFields.length > 0) parts.push(`drop_fields ${transform.dropFields.join(",")}`);
+  if (transform.redactPatterns.length > 0) {
+    parts.push(`redact_patterns ${transform.redactPatterns.length}`);
+  }
+  if (transform.redact.length > 0) parts.push(`redact ${transform.redact.join(",")}`);
+  const added = Object.keys(transform.addFields);
+  if (added.length > 0) parts.push(`add_fields ${added.join(",")}`);
+  return parts.length > 0 ? parts.join(", ") : "none (the table is empty)";
 }
 
 function describeMonitor(monitor: MonitorConfig): string[] {

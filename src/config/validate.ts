@@ -5,6 +5,7 @@ import { ConfigError, quote } from "./config_error.ts";
 import { DEFAULT_LIMITS, DEFAULTS, LIMITS } from "./defaults.ts";
 import { outsideReadPermission } from "./permissions.ts";
 import { readAudit, readListenerSecurity, SECURITY_KEYS } from "./read_security.ts";
+import { readTransform } from "./read_transform.ts";
 import type {
   Config,
   HeartbeatConfig,
@@ -33,7 +34,7 @@ export interface ValidateOptions {
 
 const TOP_KEYS = ["monitor", "streams", "router", "console", "audit"];
 const GLOBAL_MONITOR_KEYS = ["check_interval_ms", "fs_events"];
-const STREAM_KEYS = ["name", "monitor", "tcpserver", "httpserver"];
+const STREAM_KEYS = ["name", "monitor", "tcpserver", "httpserver", "transform"];
 const MONITOR_KEYS = ["check_interval_ms", "targets", "read_from", "max_line_bytes", "fs_events"];
 const TARGET_KEYS = ["path", "pattern", "is_file"];
 const LIMIT_KEYS = ["max_connections", "max_connections_per_ip", "header_timeout_seconds"];
@@ -173,6 +174,7 @@ function readStreams(
     const monitor = readMonitor(check, table.monitor, `${key}.monitor`, inherited, options);
     const tcp = readTcpServer(check, table.tcpserver, `${key}.tcpserver`);
     const http = readHttpServer(check, table.httpserver, `${key}.httpserver`);
+    const transform = readTransform(check, table.transform, `${key}.transform`);
     if (!tcp.enabled && !http.enabled) {
       check.report(key, "no server enabled: set tcpserver.enabled or httpserver.enabled to true");
     }
@@ -184,6 +186,7 @@ function readStreams(
         monitor,
         ...(tcp.config && { tcp: tcp.config }),
         ...(http.config && { http: http.config }),
+        ...(transform && { transform }),
       },
     });
   });

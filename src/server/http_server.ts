@@ -106,7 +106,11 @@ export async function serveHttpConnection(
       }
       const takeover = response.status === 101 ? takeovers.get(response) : undefined;
       if (takeover) {
-        await writeAll(connection, encoder.encode(responseHead(response, "1.1", [])));
+        const upgrade = response.headers.get("connection") ?? "Upgrade";
+        await writeAll(
+          connection,
+          encoder.encode(responseHead(response, "1.1", [["connection", upgrade]])),
+        );
         await takeover(connection, rest);
         return;
       }

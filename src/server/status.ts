@@ -28,6 +28,10 @@ export interface StreamSnapshot {
   readonly uptimeSeconds: number;
   readonly monitor: MonitorStats;
   readonly hub: Hub;
+  /** Entries the stream's transform dropped. */
+  readonly filteredEntries?: number;
+  /** The transform's settings and counts, when the stream has one. */
+  readonly transform?: Record<string, unknown> | undefined;
   readonly http?: ListenerSnapshot;
   readonly tcp?: ListenerSnapshot;
 }
@@ -52,6 +56,7 @@ export function streamStatus(snapshot: StreamSnapshot): Record<string, unknown> 
       active_watchers: monitor.activeWatchers,
       total_entries: monitor.totalEntries,
       dropped_entries: hub.droppedEntries,
+      filtered_entries: snapshot.filteredEntries ?? 0,
       rotations: monitor.rotations,
       truncated_lines: monitor.truncatedLines,
       read_errors: monitor.readErrors,
@@ -84,6 +89,7 @@ export function streamStatus(snapshot: StreamSnapshot): Record<string, unknown> 
         ...listenerFields(snapshot.tcp),
       },
     }),
+    ...(snapshot.transform && { transform: snapshot.transform }),
     delivery: {
       last_sequence: hub.lastSeq,
       slow_clients_disconnected: hub.slowDisconnected,
@@ -91,6 +97,8 @@ export function streamStatus(snapshot: StreamSnapshot): Record<string, unknown> 
       ring: hub.ring,
       transports: Object.fromEntries(
         [...hub.transportTotals].map(([transport, totals]) => [transport, {
+          active_clients: [...hub.clients].filter((client) => client.transport === transport)
+            .length,
           connections: totals.connections,
           entries_sent: totals.entriesSent,
           bytes_sent: totals.bytesSent,

@@ -3,7 +3,9 @@ import type { Codec } from "../stream/codec.ts";
 import type { Hub } from "../stream/hub.ts";
 import type { HttpHandler } from "./http_server.ts";
 import { byMethod, corsHeaders, jsonResponse, notFoundResponse } from "./responses.ts";
+import { selectionFromRequest } from "./filter_request.ts";
 import { sseResponse } from "./sse.ts";
+import type { WsHandler } from "./ws_endpoint.ts";
 
 /** What a stream's HTTP endpoints serve. */
 export interface StreamHandlerOptions {
@@ -16,6 +18,8 @@ export interface StreamHandlerOptions {
   readonly prefix: string;
   /** The process-wide shutdown signal: no new subscriptions once it aborts. */
   readonly shutdown: AbortSignal;
+  /** Serves `{ws_path}` (WebSocket), when the stream has one. */
+  readonly ws?: WsHandler;
   /** The stream's status document. */
   readonly status: () => unknown;
 }
@@ -29,25 +33,30 @@ export function streamHandler(options: StreamHandlerOptions): HttpHandler {
   const endpoints = {
     stream: prefix + config.streamPath,
     status: prefix + config.statusPath,
+    ...(options.ws && config.wsPath !== "" && { websocket: prefix + config.wsPath }),
   };
   return (request, client) => {
     const path = new URL(request.url).pathname;
     const cors = corsHeaders(request, config.access.corsOrigins);
     if (path === config.streamPath) {
-      return byMethod(
-        request,
-        () =>
-          shutdown.aborted
-            ? jsonResponse(request, { error: "LogWisp is shutting down" }, 503, cors)
-            : sseResponse(request, {
-              hub: options.hub,
-              codec: options.sse,
-              config,
-              client,
-              headers: cors,
-            }),
-        cors,
-      );
+      return byMethod(request, () => {
+        if (shutdown.aborted) {
+          return jsonResponse(request, { error: "LogWisp is shutting down" }, 503, cors);
+        }
+        const selection = selectionFromRequest(request, cors);
+        if (selection instanceof Response) return selection;
+        return sseResponse(request, {
+          hub: options.hub,
+          codec: options.sse,
+          config,
+          client,
+          headers: cors,
+          ...selection,
+        });
+      }, cors);
+    }
+    if (options.ws && config.wsPath !== "" && path === config.wsPath) {
+      return byMethod(request, () => options.ws!(request, client, cors), cors);
     }
     if (path === config.statusPath) {
       return byMethod(request, () => jsonResponse(request, options.status(), 200, cors), cors);

@@ -3,7 +3,10 @@ import type { Log } from "../log.ts";
 import { type Codec, encodeTexts } from "../stream/codec.ts";
 import type { Hub } from "../stream/hub.ts";
 import { type Connection, formatPeer, writeAll } from "./connection.ts";
+import { FilterError, parseFilterHello } from "../filter/client_filter.ts";
+import { type ClientSelection, clientSelection } from "./filter_request.ts";
 import { heartbeatJson } from "./heartbeat.ts";
+import { type Hello, readHello } from "./tcp_hello.ts";
 import { Listener, type ListenerOptions, type Refusal } from "./listener.ts";
 
 const encoder = new TextEncoder();
@@ -41,12 +44,15 @@ export interface TcpServerOptions {
   readonly source?: ListenerOptions["source"];
   readonly onTlsError?: ListenerOptions["onTlsError"];
   /** Who the client is (see `Guard.tcp`); undefined: refused, close it. */
-  readonly authenticate?: (connection: Connection) => Promise<{ identity?: string } | undefined>;
+  readonly authenticate?: (
+    connection: Connection,
+  ) => Promise<{ identity?: string; hello?: Readonly<Record<string, unknown>> } | undefined>;
 }
 
 /**
- * NDJSON over TCP: each client gets every entry as one JSON line, written in batches; what
- * it sends is read and discarded, and closing its side ends the stream. A refused client is
+ * NDJSON over TCP: each client gets every entry (or, after a hello line with a filter, the
+ * entries it asked for) as one JSON line, written in batches; anything else it sends is read
+ * and discarded, and closing its side ends the stream. A refused client is
  * closed before any byte. Throws at once when the port cannot be bound.
  */
 export function serveTcp(options: TcpServerOptions): Listener {
@@ -72,20 +78,49 @@ export function serveTcp(options: TcpServerOptions): Listener {
 
 async function serveConnection(connection: Connection, options: TcpServerOptions): Promise<void> {
   const { hub, config, shutdown } = options;
+  // Entries published while the client says what it wants are queued for it first.
+  const afterSeq = hub.lastSeq;
   const client = options.authenticate ? await options.authenticate(connection) : {};
   if (!client || shutdown.aborted) return connection.close();
+  // A hello the guard read for its token is the hello: its filter counts, and what the
+  // client sends after it is only drained.
+  const { hello, input } = readHello(connection, client.hello ? { waitMs: 0 } : {});
+  const said: Hello = client.hello ? { kind: "hello", object: client.hello } : await hello;
+  if (said.kind === "closed" || shutdown.aborted) {
+    connection.close();
+    await input;
+    return;
+  }
+  let selection: ClientSelection | undefined;
+  try {
+    if (said.kind === "error") throw new HelloError(said.error);
+    if (said.kind === "hello") selection = clientSelection(parseFilterHello(said.object));
+  } catch (error) {
+    if (!(error instanceof FilterError || error instanceof HelloError)) throw error;
+    const line = JSON.stringify({
+      type: "error",
+      error: error.message,
+      ...(error instanceof FilterError && { parameter: error.parameter }),
+    });
+    await writeAll(connection, encoder.encode(`${line}\n`)).catch(() => {});
+    connection.close();
+    await input;
+    return;
+  }
   const subscription = hub.subscribe({
     codec: options.codec,
     remoteAddr: formatPeer(connection.peer),
     identity: client.identity,
     limits: { entries: config.bufferSize, bytes: config.bufferBytes },
+    ...(selection?.tail === undefined && { afterSeq }),
+    ...selection,
   });
   // Cuts a pending write to a client that stopped reading.
   subscription.onTerminate = () => connection.close();
   const onShutdown = () => subscription.close();
   shutdown.addEventListener("abort", onShutdown, { once: true });
   if (shutdown.aborted) subscription.close();
-  const reading = discardInput(connection).then(() => subscription.close());
+  const reading = input.then(() => subscription.close());
   try {
     for (let batch; (batch = await subscription.queue.take()) !== null;) {
       await writeAll(connection, batch.bytes);
@@ -101,12 +136,5 @@ async function serveConnection(connection: Connection, options: TcpServerOptions
   }
 }
 
-/** Reads and drops what the client sends, until it closes its side or the connection ends. */
-async function discardInput(connection: Connection): Promise<void> {
-  const buffer = new Uint8Array(4096);
-  try {
-    while ((await connection.read(buffer)) !== null) { /* discarded */ }
-  } catch {
-    // Reset, or closed by us: either way the client is done.
-  }
-}
+/** A hello line that cannot be read. */
+class HelloError extends Error {}

@@ -173,6 +173,7 @@ function endpointLines(
       }:${service.httpPort}`;
       const prefix = router ? `/${name}` : "";
       parts.push(`${base}${prefix}${http.streamPath} (status ${base}${prefix}${http.statusPath})`);
+      if (http.wsPath !== "") parts.push(`${base.replace(/^http/, "ws")}${prefix}${http.wsPath}`);
     }
     if (tcp && service.tcpPort !== undefined) {
       const scheme = security.of(tcp).tls ? "tls" : "tcp";

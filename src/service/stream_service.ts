@@ -10,6 +10,8 @@ import { sseCodec } from "../server/sse.ts";
 import { type ListenerSnapshot, type StreamSnapshot, streamStatus } from "../server/status.ts";
 import { streamHandler } from "../server/stream_handler.ts";
 import { serveTcp, tcpCodec } from "../server/tcp_server.ts";
+import { wsCodec } from "../server/ws_codec.ts";
+import { wsHandler } from "../server/ws_endpoint.ts";
 import type { Codec } from "../stream/codec.ts";
 import { runEventIds } from "../stream/event_ids.ts";
 import { runHeartbeat } from "../stream/heartbeat.ts";
@@ -19,6 +21,7 @@ import { bindTls } from "../tls/tls_source.ts";
 import { clientAudit } from "./client_audit.ts";
 import type { Security } from "./security.ts";
 import { StartupError } from "./startup_error.ts";
+import { StreamTransform } from "./stream_transform.ts";
 
 /** How a stream runs. */
 export interface StreamServiceOptions {
@@ -62,6 +65,7 @@ export class StreamService {
   readonly #options: StreamServiceOptions;
   readonly #hub: Hub;
   readonly #monitor: Monitor;
+  readonly #transform: StreamTransform;
   readonly #signal: AbortSignal;
   #http: Server | undefined;
   #tcp: Server | undefined;
@@ -86,9 +90,10 @@ export class StreamService {
           ),
         }),
     });
+    this.#transform = new StreamTransform(config.transform);
     this.#monitor = new Monitor({
       config: config.monitor,
-      onEntries: (entries) => this.#hub.publishAll(entries),
+      onEntries: (entries) => this.#hub.publishAll(this.#transform.apply(entries)),
       signal,
       label: `stream "${config.name}"`,
       log,
@@ -101,8 +106,14 @@ export class StreamService {
         statusPath: prefix + config.http.statusPath,
         bufferSize: config.http.bufferSize,
       }, config.http.heartbeat);
+      const ws = config.http.wsPath === "" ? undefined : wsCodec({
+        stream: config.name,
+        streamPath: prefix + config.http.streamPath,
+        statusPath: prefix + config.http.statusPath,
+        bufferSize: config.http.bufferSize,
+      }, config.http.heartbeat);
       const guard = this.#guard(config.http, "http");
-      this.#http = { codecs: [sse], guard };
+      this.#http = { codecs: ws ? [sse, ws] : [sse], guard };
       this.handler = guard.http(streamHandler({
         hub: this.#hub,
         stream: config.name,
@@ -110,6 +121,9 @@ export class StreamService {
         sse,
         prefix,
         shutdown: signal,
+        ...(ws && {
+          ws: wsHandler({ hub: this.#hub, codec: ws, config: config.http, shutdown: signal }),
+        }),
         status: () => this.status(),
       }));
     }
@@ -286,6 +300,8 @@ export class StreamService {
       uptimeSeconds: this.uptimeSeconds(),
       monitor: this.#monitor.stats(),
       hub: this.#hub,
+      filteredEntries: this.#transform.filtered,
+      transform: this.#transform.status(),
       ...(this.#http && this.#httpPort !== undefined && {
         http: serverSnapshot(this.#httpPort, this.#http, this.#tlsOf(this.config.http)),
       }),

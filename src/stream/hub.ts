@@ -20,7 +20,13 @@ export interface SubscribeOptions {
   readonly limits: QueueLimits;
   /** The client's `Last-Event-ID`: the ring's entries after it are queued first. */
   readonly lastEventId?: string | undefined;
-  /** Without a usable `lastEventId`: start with the last this many entries (`tail=N`). */
+  /**
+   * Without `lastEventId`: the last sequence number the client has already been accounted
+   * for, e.g. {@linkcode Hub.lastSeq} when it connected and before it said what it wants
+   * (a TCP hello): entries published meanwhile are queued first, as for a resume.
+   */
+  readonly afterSeq?: number | undefined;
+  /** Without a usable `lastEventId` or `afterSeq`: start with the last this many entries (`tail=N`). */
   readonly tail?: number | undefined;
   readonly filter?: EntryFilter | undefined;
   /** How status shows the filter, e.g. `level=WARN grep=timeout`. */
@@ -274,9 +280,11 @@ export class Hub {
    * synchronous step as the registration: no gap, no duplicate with what is published next.
    */
   subscribe(options: SubscribeOptions): Subscription {
-    const point = options.lastEventId === undefined
-      ? undefined
-      : this.#options.ids.parse(options.lastEventId);
+    const point = options.lastEventId !== undefined
+      ? this.#options.ids.parse(options.lastEventId)
+      : options.afterSeq !== undefined
+      ? { seq: options.afterSeq }
+      : undefined;
     const oldest = this.#ring.oldest?.seq ?? this.#seq + 1;
     let backlog: PublishedEntry[] = [];
     let gap: Gap | undefined;

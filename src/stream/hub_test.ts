@@ -103,6 +103,22 @@ Deno.test("Hub resume queues exactly the entries after Last-Event-ID, then live 
   assert.equal(decode(await resumed.queue.take()), `${id(7)} e7\n${id(8)} e8\n${id(9)} e9\n`);
 });
 
+Deno.test("Hub afterSeq queues what was published since, through the filter; tail is ignored", async () => {
+  const h = hub(5);
+  h.publish(entry("before"));
+  const mark = h.lastSeq;
+  h.publish(entry("meanwhile", "ERROR"));
+  h.publish(entry("quiet", "INFO"));
+  const late = h.subscribe(client({
+    codec: lineCodec(),
+    afterSeq: mark,
+    tail: 5,
+    filter: { matches: (e) => e.level === "ERROR" },
+  }));
+  h.publish(entry("live", "ERROR"));
+  assert.equal(decode(await late.queue.take()), `${id(2)} meanwhile\n${id(4)} live\n`);
+});
+
 Deno.test("Hub resume from before the ring starts with a gap naming what was missed", async () => {
   const h = hub(3);
   for (let i = 1; i <= 10; i++) h.publish(entry(`e${i}`));
