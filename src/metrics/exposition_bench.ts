@@ -104,7 +104,7 @@ Deno.bench(`1,000 watched files in 20 streams, summed per stream (${kib(thousand
 Deno.bench(`1,000 streams × every family (${kib(everyFamily(STREAMS_1000))})`, () => {
   sunk += everyFamily(STREAMS_1000).length;
 });
-Deno.bench("process metrics (without /proc unless --allow-all)", async () => {
+Deno.bench("process metrics (/proc/self/fd read only under --allow-all)", async () => {
   const exposition = new Exposition();
   await addProcessMetrics(exposition);
   sunk += exposition.text().length;
