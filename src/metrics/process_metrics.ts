@@ -2,7 +2,8 @@
  * The standard process metrics, as the Prometheus client libraries define them, and
  * `logwisp_build_info`, read at scrape time with no permission beyond LogWisp's own:
  *
- * - `process_resident_memory_bytes`: `Deno.memoryUsage().rss`.
+ * - `process_resident_memory_bytes`: `Deno.memoryUsage().rss` (which Deno reads from `/proc`
+ *   without asking for a permission).
  * - `process_cpu_seconds_total`: user + system time of every thread (`getrusage`, through
  *   `node:process`).
  * - `process_start_time_seconds`: `performance.timeOrigin`, the moment the runtime
@@ -57,19 +58,23 @@ let nodeProcess: Promise<typeof import("node:process")> | undefined;
 let fdsRefused = false;
 
 /**
- * Adds the process families and `logwisp_build_info` to `exposition`. Only
- * `process_open_fds` may be missing: it needs `/proc/self/fd`, which Deno lets a program
- * read only under `--allow-all` (a narrower `--allow-read` grant is not enough).
+ * Adds the process families and `logwisp_build_info` to `exposition`. What cannot be known
+ * is left out: `process_open_fds` needs `/proc/self/fd`, which Deno lets a program read
+ * only under `--allow-all` (a narrower `--allow-read` grant is not enough), and neither it
+ * nor `process_resident_memory_bytes` can be read while the process has no descriptor
+ * left.
  */
 export async function addProcessMetrics(exposition: Exposition): Promise<void> {
   nodeProcess ??= import("node:process");
   const cpu = (await nodeProcess).cpuUsage();
   const fds = await countOpenFds();
+  // Deno reads the RSS from /proc itself and says 0 when it cannot (descriptors exhausted).
+  const rss = Deno.memoryUsage().rss;
   exposition
-    .add(RESIDENT_MEMORY, {}, Deno.memoryUsage().rss)
     .add(CPU_SECONDS, {}, (cpu.user + cpu.system) / 1e6)
     .add(START_TIME, {}, performance.timeOrigin / 1000)
     .add(BUILD_INFO, { version: VERSION, deno: Deno.version.deno }, 1);
+  if (rss > 0) exposition.add(RESIDENT_MEMORY, {}, rss);
   if (fds !== undefined) exposition.add(OPEN_FDS, {}, fds);
 }
 
@@ -87,13 +92,10 @@ async function countOpenFds(): Promise<number | undefined> {
   } catch (error) {
     // NotCapable: granted by --allow-read, still refused for lack of --allow-all.
     // NotFound, PermissionDenied: no procfs (not Linux), or one that hides it.
-    if (
-      error instanceof Deno.errors.NotCapable || error instanceof Deno.errors.NotFound ||
-      error instanceof Deno.errors.PermissionDenied
-    ) {
-      fdsRefused = true;
-      return undefined;
-    }
-    throw error;
+    fdsRefused = error instanceof Deno.errors.NotCapable ||
+      error instanceof Deno.errors.NotFound || error instanceof Deno.errors.PermissionDenied;
+    // Anything else (descriptors exhausted, say) leaves this scrape without the count: the
+    // other metrics matter most at such a moment.
+    return undefined;
   }
 }

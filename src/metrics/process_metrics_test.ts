@@ -29,11 +29,16 @@ function valuesOf(text: string): Map<string, number> {
  */
 async function scrapeChild(
   permissions: string[],
-  delayMs = 0,
+  options: { delayMs?: number; maxFds?: number } = {},
 ): Promise<{ spawnedMs: number; readyMs: number; values: Map<string, number> }> {
+  const delayMs = options.delayMs ?? 0;
   const spawnedMs = Date.now();
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--no-prompt", ...permissions, PRINTER],
+  const deno = [Deno.execPath(), "run", "--no-prompt", ...permissions, PRINTER];
+  const [command, ...args] = options.maxFds === undefined
+    ? deno
+    : ["sh", "-c", `ulimit -n ${options.maxFds} && exec "$@" --exhaust-fds`, "sh", ...deno];
+  const child = new Deno.Command(command!, {
+    args,
     stdin: "piped",
     stdout: "piped",
     stderr: "piped",
@@ -98,8 +103,21 @@ Deno.test("Under --allow-all process_open_fds counts the entries of /proc/self/f
   assert.ok(values.get("process_open_fds")! >= 4, `${values.get("process_open_fds")}`);
 });
 
+Deno.test("With no descriptor left, what cannot be read is left out, not written as 0", {
+  ignore: Deno.build.os !== "linux",
+}, async () => {
+  const { values } = await scrapeChild(["--allow-all"], { maxFds: 64 });
+  assert.deepEqual([...values.keys()].sort(), [
+    BUILD_INFO,
+    "process_cpu_seconds_total",
+    "process_start_time_seconds",
+  ]);
+});
+
 Deno.test("process_start_time_seconds is when the process started, not when it was scraped", async () => {
-  const { spawnedMs, readyMs, values } = await scrapeChild(["--allow-read=/var/log"], 1000);
+  const { spawnedMs, readyMs, values } = await scrapeChild(["--allow-read=/var/log"], {
+    delayMs: 1000,
+  });
   const start = values.get("process_start_time_seconds")! * 1000;
   // Wall-clock readings in two processes: a few ms apart at most. The scrape came a second
   // after `readyMs`.

@@ -1,6 +1,8 @@
 /**
  * Prints `{"ready": <ms>}` once loaded, waits for a line on stdin, then prints the process
- * metrics: run under the permissions a test wants to check.
+ * metrics: run under the permissions a test wants to check. With `--exhaust-fds` it opens
+ * files until none is left before that scrape (and after a first one, which loads what the
+ * scrape needs).
  *
  * @module
  */
@@ -12,6 +14,16 @@ await Deno.stdout.write(encoder.encode(`${JSON.stringify({ ready: Date.now() })}
 for await (const chunk of Deno.stdin.readable) {
   if (chunk.includes(10)) break;
 }
+const held: Deno.FsFile[] = [];
+if (Deno.args.includes("--exhaust-fds")) {
+  await addProcessMetrics(new Exposition());
+  try {
+    for (;;) held.push(Deno.openSync(import.meta.filename!));
+  } catch {
+    // No descriptor left.
+  }
+}
 const exposition = new Exposition();
 await addProcessMetrics(exposition);
+for (const file of held) file.close();
 await Deno.stdout.write(encoder.encode(exposition.text()));
