@@ -4,6 +4,7 @@ import { Checker, describe, type Table } from "./checker.ts";
 import { ConfigError, quote } from "./config_error.ts";
 import { DEFAULT_LIMITS, DEFAULTS, LIMITS, NO_AUTH, OPEN_ACCESS } from "./defaults.ts";
 import { outsideReadPermission } from "./permissions.ts";
+import { readMetrics } from "./read_metrics.ts";
 import type {
   Config,
   HeartbeatConfig,
@@ -30,7 +31,7 @@ export interface ValidateOptions {
   readonly readable?: (path: string) => boolean;
 }
 
-const TOP_KEYS = ["monitor", "streams", "router", "console"];
+const TOP_KEYS = ["monitor", "streams", "router", "metrics", "console"];
 const GLOBAL_MONITOR_KEYS = ["check_interval_ms", "fs_events"];
 const STREAM_KEYS = ["name", "monitor", "tcpserver", "httpserver"];
 const MONITOR_KEYS = ["check_interval_ms", "targets", "read_from", "max_line_bytes", "fs_events"];
@@ -94,7 +95,8 @@ export function validateConfig(document: Table, options: ValidateOptions): Omit<
 
   const streams = readStreams(check, top.streams, inherited, options);
   const router = readRouter(check, top.router, streams, options.router ?? false);
-  checkPorts(check, streams, router, options.router ?? false);
+  const metrics = readMetrics(check, top.metrics);
+  checkPorts(check, streams, router, options.router ?? false, metrics?.port);
 
   const consoleTable = check.table(top.console, "console", CONSOLE_KEYS) ?? {};
   const statsIntervalSeconds = check.integer(
@@ -109,6 +111,7 @@ export function validateConfig(document: Table, options: ValidateOptions): Omit<
   return {
     streams: streams.map(({ config }) => config),
     ...(router && { router: router.config }),
+    ...(metrics && { metrics }),
     audit: { enabled: false, file: "" },
     console: { statsIntervalSeconds },
   };
@@ -346,7 +349,7 @@ function readEndpointPaths<K extends string>(
 }
 
 /** `max_connections`, `max_connections_per_ip` and `header_timeout_seconds` of a listener. */
-function readLimits(check: Checker, table: Table, key: string): ListenerLimits {
+export function readLimits(check: Checker, table: Table, key: string): ListenerLimits {
   const maxConnections = check.integer(
     table,
     key,
@@ -475,7 +478,7 @@ function urlHost(host: string): string | undefined {
 }
 
 /** `host` ready to bind, or the problem with it reported at `key`. */
-function readHost(check: Checker, host: string, key: string): string {
+export function readHost(check: Checker, host: string, key: string): string {
   if (host === "") {
     check.report(key, 'must not be empty: use "0.0.0.0" for all');
     return host;
@@ -486,7 +489,8 @@ function readHost(check: Checker, host: string, key: string): string {
   return host;
 }
 
-function readUrlPath(
+/** The URL path at `table[name]`, or `fallback`; `""` only when `optional`. */
+export function readUrlPath(
   check: Checker,
   table: Table,
   key: string,
@@ -595,8 +599,10 @@ function checkPorts(
   streams: readonly ReadStream[],
   router: ReadRouter | undefined,
   routerMode: boolean,
+  metricsPort: number | undefined,
 ): void {
   const bound: { port: number; key: string }[] = [];
+  if (metricsPort !== undefined) bound.push({ port: metricsPort, key: "metrics.port" });
   if (routerMode && router) bound.push({ port: router.config.port, key: router.portKey });
   for (const { key, config } of streams) {
     if (config.http && !routerMode) {

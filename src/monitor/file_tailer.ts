@@ -32,6 +32,10 @@ export interface WatcherStats {
   readonly lastRead: string | null;
   readonly readErrors: number;
   readonly truncatedLines: number;
+  /** Bytes read from the path's files, copies and renamed-away files included. */
+  readonly bytesRead: number;
+  /** Rotations by the rule that detected them; only the rules that fired. */
+  readonly rotationsBy: Readonly<Partial<Record<RotationReason, number>>>;
   /** Bytes read from copytruncate's copies, which a truncation took away unread. */
   readonly recoveredBytes?: number;
   /** The current problem, or the path that reads the same file. */
@@ -120,6 +124,8 @@ export class FileTailer {
   #rotations = 0;
   #readErrors = 0;
   #truncatedLines = 0;
+  #bytesRead = 0;
+  readonly #rotationsBy: Partial<Record<RotationReason, number>> = {};
   /** When a check last found anything new: data, a rotation, another state. */
   #changedAt = 0;
   /** Epoch ms just before the last read of the current file: what was there then, it has. */
@@ -222,6 +228,7 @@ export class FileTailer {
     if (count === length) return "held";
     const chunk = buffer.subarray(length, count);
     this.#at = readTime(Date.now());
+    this.#bytesRead += chunk.length;
     this.#splitter.push(chunk, this.#sink);
     this.#remember(chunk);
     this.#position += chunk.length;
@@ -566,6 +573,7 @@ export class FileTailer {
       if (!count) return { limited: false };
       this.#at = readTime(Date.now());
       const chunk = buffer.subarray(0, count);
+      this.#bytesRead += count;
       splitter.push(chunk, this.#sink);
       advance(chunk);
       total += count;
@@ -587,6 +595,7 @@ export class FileTailer {
 
   #rotated(reason: RotationReason): void {
     const count = ++this.#rotations;
+    this.#rotationsBy[reason] = (this.#rotationsBy[reason] ?? 0) + 1;
     const at = readTime(Date.now());
     this.#batch.push({
       time: at.text,
@@ -635,6 +644,8 @@ export class FileTailer {
       lastRead: this.#lastRead?.text ?? null,
       readErrors: this.#readErrors,
       truncatedLines: this.#truncatedLines,
+      bytesRead: this.#bytesRead,
+      rotationsBy: { ...this.#rotationsBy },
       ...(this.#recoveredBytes > 0 && { recoveredBytes: this.#recoveredBytes }),
       ...(this.#error !== undefined && { detail: this.#error }),
       ...(this.#duplicateOf !== undefined && { detail: `same file as ${this.#duplicateOf}` }),

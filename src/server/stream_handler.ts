@@ -2,6 +2,7 @@ import type { HttpServerConfig } from "../config/types.ts";
 import type { Codec } from "../stream/codec.ts";
 import type { Hub } from "../stream/hub.ts";
 import type { HttpHandler } from "./http_server.ts";
+import { opsEndpointList, type OpsEndpoints, opsResponse } from "./ops_endpoints.ts";
 import { byMethod, corsHeaders, jsonResponse, notFoundResponse } from "./responses.ts";
 import { sseResponse } from "./sse.ts";
 
@@ -18,6 +19,8 @@ export interface StreamHandlerOptions {
   readonly shutdown: AbortSignal;
   /** The stream's status document. */
   readonly status: () => unknown;
+  /** `/healthz`, `/readyz` and metrics, on a listener of the stream's own. */
+  readonly ops?: OpsEndpoints;
 }
 
 /**
@@ -29,6 +32,7 @@ export function streamHandler(options: StreamHandlerOptions): HttpHandler {
   const endpoints = {
     stream: prefix + config.streamPath,
     status: prefix + config.statusPath,
+    ...(options.ops && opsEndpointList(options.ops)),
   };
   return (request, client) => {
     const path = new URL(request.url).pathname;
@@ -52,6 +56,7 @@ export function streamHandler(options: StreamHandlerOptions): HttpHandler {
     if (path === config.statusPath) {
       return byMethod(request, () => jsonResponse(request, options.status(), 200, cors), cors);
     }
-    return notFoundResponse(request, prefix + path, endpoints, cors);
+    const ops = options.ops && opsResponse(request, path, options.ops, cors);
+    return ops ?? notFoundResponse(request, prefix + path, endpoints, cors);
   };
 }

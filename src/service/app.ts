@@ -2,7 +2,10 @@ import { aborted } from "../async.ts";
 import { describeSource } from "../cli/check_summary.ts";
 import type { Config } from "../config/types.ts";
 import { type Log, writeStderr } from "../log.ts";
+import { collectMetrics } from "../metrics/collect.ts";
 import { serveHttp } from "../server/http_server.ts";
+import type { Listener } from "../server/listener.ts";
+import { opsHandler, type Readiness } from "../server/ops_endpoints.ts";
 import { routerHandler } from "../server/router.ts";
 import { routerStatus } from "../server/status.ts";
 import { VERSION } from "../version.ts";
@@ -25,7 +28,7 @@ export interface RunOptions {
 }
 
 const DEFAULT_DRAIN_MS = 3000;
-/** How long the router may take to write one buffered response (status) to a client. */
+/** How long the router and `[metrics]` may take to write one buffered response to a client. */
 const ROUTER_WRITE_TIMEOUT_MS = 30_000;
 
 /**
@@ -42,6 +45,16 @@ export async function runLogWisp(config: Config, options: RunOptions): Promise<n
   const services: StreamService[] = [];
   const finished: Promise<unknown>[] = [];
   let router: { host: string; port: number } | undefined;
+  let metricsUrl: string | undefined;
+  /** Listeners of no one stream (router, `[metrics]`), whose refusals the metrics count. */
+  const shared: Listener[] = [];
+  let started = false;
+  const readiness = (): Readiness => shutdown.aborted ? "stopping" : started ? "ready" : "starting";
+  const metrics = () =>
+    collectMetrics({
+      streams: services.map((service) => service.metrics()),
+      shared: shared.map((listener) => ({ transport: "http", counts: listener.refused })),
+    });
 
   try {
     for (const stream of config.streams) {
@@ -52,6 +65,7 @@ export async function runLogWisp(config: Config, options: RunOptions): Promise<n
         startedAt,
         drainMs,
         log,
+        readiness,
       });
       services.push(service);
       finished.push(service.finished);
@@ -81,11 +95,33 @@ export async function runLogWisp(config: Config, options: RunOptions): Promise<n
                 services.map((service) => service.snapshot()),
                 Math.floor((Date.now() - startedAt) / 1000),
               ),
+            { metricsPath: routerConfig.metricsPath, metrics, readiness },
           ),
         }));
+      shared.push(listener);
       finished.push(listener.finished);
       router = { host: routerConfig.host, port: listener.port };
       for (const service of routed) service.httpPort = listener.port;
+    }
+    if (config.metrics) {
+      const metricsConfig = config.metrics;
+      const listener = bind("metrics", "http", metricsConfig, () =>
+        serveHttp({
+          label: "metrics",
+          host: metricsConfig.host,
+          port: metricsConfig.port,
+          limits: metricsConfig,
+          writeTimeoutMs: ROUTER_WRITE_TIMEOUT_MS,
+          shutdown,
+          drainMs,
+          log,
+          handler: opsHandler({ metricsPath: metricsConfig.path, metrics, readiness }),
+        }));
+      shared.push(listener);
+      finished.push(listener.finished);
+      metricsUrl = `http://${
+        displayHost(metricsConfig.host)
+      }:${listener.port}${metricsConfig.path}`;
     }
   } catch (error) {
     failed.abort();
@@ -95,11 +131,13 @@ export async function runLogWisp(config: Config, options: RunOptions): Promise<n
   // Every port answers (status says "starting") while the files are first scanned.
   await Promise.all(services.map((service) => service.start()));
   for (const service of services) finished.push(service.finished);
+  started = true;
 
   log("info", `LogWisp ${VERSION} ready (configuration: ${describeSource(config)})`);
   for (const line of endpointLines(services, router)) {
     log("info", line);
   }
+  if (metricsUrl) log("info", `metrics: ${metricsUrl} (with /healthz and /readyz)`);
 
   const statsEvery = options.quiet ? 0 : config.console.statsIntervalSeconds;
   const print = options.stats ?? writeStderr;

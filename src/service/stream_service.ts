@@ -1,9 +1,12 @@
 import type { ServerConfig, StreamConfig } from "../config/types.ts";
 import type { Log } from "../log.ts";
+import { collectMetrics, type StreamMetrics } from "../metrics/collect.ts";
+import { Histogram } from "../metrics/histogram.ts";
 import { Monitor } from "../monitor/monitor.ts";
 import { formatAddress } from "../server/connection.ts";
 import { type HttpHandler, serveHttp } from "../server/http_server.ts";
 import type { Listener } from "../server/listener.ts";
+import type { Readiness } from "../server/ops_endpoints.ts";
 import { sseCodec } from "../server/sse.ts";
 import { type ListenerSnapshot, type StreamSnapshot, streamStatus } from "../server/status.ts";
 import { streamHandler } from "../server/stream_handler.ts";
@@ -14,6 +17,7 @@ import { runHeartbeat } from "../stream/heartbeat.ts";
 import { Hub } from "../stream/hub.ts";
 import { runSlowClientReaper } from "../stream/slow_clients.ts";
 import { StartupError } from "./startup_error.ts";
+import { streamMetrics } from "./stream_metrics.ts";
 
 /** How a stream runs. */
 export interface StreamServiceOptions {
@@ -27,6 +31,8 @@ export interface StreamServiceOptions {
   /** How long clients may take to receive their last data after shutdown. */
   readonly drainMs: number;
   readonly log: Log;
+  /** The process's readiness, which `/readyz` reports. */
+  readonly readiness: () => Readiness;
 }
 
 /** Where a stream is in its life, as status says it. */
@@ -53,6 +59,8 @@ export class StreamService {
   readonly #options: StreamServiceOptions;
   readonly #hub: Hub;
   readonly #monitor: Monitor;
+  /** Read-to-send latency of this stream's clients. */
+  readonly #latency = new Histogram();
   readonly #signal: AbortSignal;
   #http: Server | undefined;
   #tcp: Server | undefined;
@@ -68,6 +76,7 @@ export class StreamService {
     this.#hub = new Hub({
       ids: runEventIds(options.startedAt),
       ring: { entries: config.http?.bufferSize ?? 0, bytes: config.http?.bufferBytes ?? 0 },
+      observeLatency: (seconds) => this.#latency.observe(seconds),
     });
     this.#monitor = new Monitor({
       config: config.monitor,
@@ -93,6 +102,14 @@ export class StreamService {
         prefix,
         shutdown: signal,
         status: () => this.status(),
+        // Under the router, the router's own listener serves them.
+        ...(!options.router && {
+          ops: {
+            metricsPath: config.http.metricsPath,
+            metrics: () => collectMetrics({ streams: [this.metrics()] }),
+            readiness: options.readiness,
+          },
+        }),
       });
     }
     if (config.tcp) this.#tcp = { codecs: [tcpCodec(config.tcp.heartbeat)] };
@@ -242,6 +259,11 @@ export class StreamService {
       }),
       ...(this.#tcp?.listener && { tcp: serverSnapshot(this.#tcp.listener.port, this.#tcp) }),
     };
+  }
+
+  /** Live numbers for a scrape of the metrics. */
+  metrics(): StreamMetrics {
+    return streamMetrics(this.snapshot(), this.#latency.snapshot());
   }
 
   /** The status document. */
