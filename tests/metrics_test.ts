@@ -316,3 +316,23 @@ port = ${freePort()}
   const alive = await fetch(`http://127.0.0.1:${router}/healthz`);
   assert.deepEqual([alive.status, await alive.json()], [200, { status: "alive" }]);
 });
+
+Deno.test("the alert rules of docs/operations.md pass promtool check rules, over families that exist", async () => {
+  const text = await Deno.readTextFile(new URL("../docs/operations.md", import.meta.url));
+  const rules = /```yaml\n(groups:[\s\S]*?)```/.exec(text)?.[1];
+  assert.ok(rules, "docs/operations.md has a rules block");
+  const names = new Set(FAMILIES.map((family) => family.name));
+  for (const [, metric] of rules.matchAll(/\b(logwisp_[a-z_]+?|process_[a-z_]+?)(?:_bucket)?\b/g)) {
+    assert.ok(names.has(metric!), `${metric} is a family LogWisp exposes`);
+  }
+  await using dir = await tempDir("logwisp_rules_");
+  const file = join(dir.path, "rules.yml");
+  await Deno.writeTextFile(file, rules);
+  const { code, stdout, stderr } = await new Deno.Command("promtool", {
+    args: ["check", "rules", file],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const decoder = new TextDecoder();
+  assert.equal(code, 0, decoder.decode(stdout) + decoder.decode(stderr));
+});
