@@ -28,25 +28,37 @@ import { addProcessMetrics } from "./process_metrics.ts";
 export interface ListenerRefusals {
   /** `http` or `tcp`: refusals come before a request says which transport it wants. */
   readonly transport: string;
+  /** Refusals so far, by reason. */
   readonly counts: ReadonlyMap<string, number>;
 }
 
 /** What one transport of a stream has done since start: counters that never go down. */
 export interface TransportCounts {
+  /** Clients accepted. */
   readonly connections: number;
+  /** Entries written to clients. */
   readonly entriesSent: number;
+  /** Bytes written to clients. */
   readonly bytesSent: number;
+  /** Entries dropped for full queues. */
   readonly dropped: number;
+  /** Clients cut for staying full. */
   readonly slowDisconnected: number;
 }
 
 /** The live numbers of one stream a scrape reads. */
 export interface StreamMetrics {
+  /** The stream's name, its `stream` label. */
   readonly stream: string;
+  /** Entries read. */
   readonly entries: number;
+  /** Bytes read from the stream's files. */
   readonly bytesRead: number;
+  /** Entries dropped by the stream's transforms. */
   readonly filteredEntries: number;
+  /** Lines cut at `max_line_bytes`. */
   readonly truncatedLines: number;
+  /** Failed opens and reads of followed files. */
   readonly readErrors: number;
   /** Rotations by reason, as label values (`inode_change`…). */
   readonly rotations: Readonly<Record<string, number>>;
@@ -56,13 +68,17 @@ export interface StreamMetrics {
   readonly transports: readonly string[];
   /** Connected clients, by transport. */
   readonly clients: ReadonlyMap<string, number>;
+  /** What each transport has done since start. */
   readonly totals: ReadonlyMap<string, TransportCounts>;
+  /** Refusals of the stream's own listeners. */
   readonly refusals: readonly ListenerRefusals[];
+  /** Read-to-send latency of the stream's clients. */
   readonly latency: HistogramSnapshot;
 }
 
 /** Everything one scrape reports. */
 export interface MetricsSources {
+  /** Every stream of the scrape. */
   readonly streams: readonly StreamMetrics[];
   /**
    * Refusals of listeners that belong to no one stream (the router, `[metrics]`); their

@@ -22,15 +22,23 @@ export type WatcherState = "following" | "missing" | "duplicate" | "error";
 
 /** What status shows of one followed path (README "Clients"). */
 export interface WatcherStats {
+  /** The followed path. */
   readonly path: string;
+  /** What the tailer is doing now. */
   readonly state: WatcherState;
+  /** The file's size at the last check, or the position when larger. */
   readonly size: number;
+  /** Bytes read from the current file. */
   readonly position: number;
+  /** Lines read from the path's files. */
   readonly entriesRead: number;
+  /** Rotations and truncations detected. */
   readonly rotations: number;
   /** RFC 3339 time of the last line read, or null before the first. */
   readonly lastRead: string | null;
+  /** Distinct read problems met. */
   readonly readErrors: number;
+  /** Lines cut at `max_line_bytes`. */
   readonly truncatedLines: number;
   /** Bytes read from the path's files, copies and renamed-away files included. */
   readonly bytesRead: number;
@@ -44,13 +52,17 @@ export interface WatcherStats {
 
 /** How a tailer follows its path. */
 export interface TailerOptions {
+  /** The path to follow. */
   readonly path: string;
+  /** Longer lines are cut to this many bytes. */
   readonly maxLineBytes: number;
   /** Start the first file found at its end (it existed at startup and read_from = "end"). */
   readonly startAtEnd: boolean;
+  /** Who reads which file, so that one file is read through one path only. */
   readonly registry: IdentityRegistry;
   /** Receives the entries of each chunk read, in order; the tailer waits for it. */
   readonly emit: (entries: LogEntry[]) => void | Promise<void>;
+  /** Where problems are reported. */
   readonly log: Log;
   /** Prefix of log messages, e.g. `stream "app"`. */
   readonly label: string;
@@ -91,6 +103,7 @@ const COPY_CANDIDATES = 4;
  * plus reads from the open handle; the monitor decides when to check.
  */
 export class FileTailer {
+  /** The followed path. */
   readonly path: string;
   readonly #options: TailerOptions;
   readonly #source: string;
@@ -135,6 +148,7 @@ export class FileTailer {
   /** The path reaches its file through a symlink: events in its directory miss its writes. */
   #followsLink = false;
 
+  /** A tailer of `options.path`; it reads nothing until checked. */
   constructor(options: TailerOptions) {
     this.path = options.path;
     this.#options = options;

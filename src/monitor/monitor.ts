@@ -10,6 +10,7 @@ import { IdentityRegistry } from "./identity_registry.ts";
 
 /** How a stream's monitor runs. */
 export interface MonitorOptions {
+  /** What to follow, and how often to look. */
   readonly config: MonitorConfig;
   /**
    * Receives the entries of each chunk read, in file order per file. The monitor waits for
@@ -20,12 +21,15 @@ export interface MonitorOptions {
   readonly signal: AbortSignal;
   /** Prefix of log messages, e.g. `stream "app"`. */
   readonly label?: string;
+  /** Where problems are reported; stderr by default. */
   readonly log?: Log;
 }
 
 /** What a target looks like now, for status. */
 export interface TargetStats {
+  /** The target's path. */
   readonly path: string;
+  /** One file, or the matching files of a directory. */
   readonly type: "file" | "directory";
   /** For directories: the glob on base names. */
   readonly pattern?: string;
@@ -34,9 +38,11 @@ export interface TargetStats {
    * check). File targets' files have their own state among the watchers.
    */
   readonly state: "ok" | "missing" | "not_a_directory" | "unreadable";
+  /** What is wrong, when the state is not `ok`. */
   readonly detail?: string;
   /** Directories: matching files followed, and compressed archives passed over. */
   readonly files?: number;
+  /** Compressed archives passed over. */
   readonly skippedArchives?: number;
 }
 
@@ -46,14 +52,19 @@ export interface MonitorStats {
   readonly activeWatchers: number;
   /** Entries emitted: one per line, plus rotation entries. */
   readonly totalEntries: number;
+  /** Rotations and truncations detected. */
   readonly rotations: number;
+  /** Lines cut at `max_line_bytes`. */
   readonly truncatedLines: number;
+  /** Distinct read problems met. */
   readonly readErrors: number;
   /** Bytes read from every file the stream has followed. */
   readonly bytesRead: number;
   /** Rotations by the rule that detected them. */
   readonly rotationsBy: Readonly<Partial<Record<RotationReason, number>>>;
+  /** One record per followed path. */
   readonly watchers: readonly WatcherStats[];
+  /** One record per configured target. */
   readonly targets: readonly TargetStats[];
 }
 

@@ -22,6 +22,7 @@ export interface OpsEndpoints {
   readonly metricsPath: string;
   /** The exposition text of a scrape. */
   readonly metrics: () => Promise<string>;
+  /** Whether the process is starting, ready or stopping. */
   readonly readiness: () => Readiness;
 }
 

@@ -4,9 +4,13 @@ import { byMethod, jsonResponse, notFoundResponse } from "./responses.ts";
 
 /** A stream served by the router, at `/{name}{streamPath}` and `/{name}{statusPath}`. */
 export interface RoutedStream {
+  /** The stream's name, its first path segment. */
   readonly name: string;
+  /** The stream's own endpoints. */
   readonly handler: HttpHandler;
+  /** Its SSE path, after the prefix. */
   readonly streamPath: string;
+  /** Its status path, after the prefix. */
   readonly statusPath: string;
 }
 

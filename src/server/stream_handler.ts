@@ -8,8 +8,11 @@ import { sseResponse } from "./sse.ts";
 
 /** What a stream's HTTP endpoints serve. */
 export interface StreamHandlerOptions {
+  /** The stream's hub. */
   readonly hub: Hub;
+  /** The stream's name. */
   readonly stream: string;
+  /** The HTTP server's settings. */
   readonly config: HttpServerConfig;
   /** The SSE codec of this server's clients. */
   readonly sse: Codec;

@@ -20,6 +20,7 @@ export interface RunOptions {
   readonly quiet: boolean;
   /** Aborted on SIGINT/SIGTERM: clients are told, listeners closed, then this resolves. */
   readonly shutdown: AbortSignal;
+  /** Where LogWisp's own messages go. */
   readonly log: Log;
   /** Where console statistics go; stderr by default. */
   readonly stats?: (text: string) => void;

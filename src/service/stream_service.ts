@@ -21,6 +21,7 @@ import { streamMetrics } from "./stream_metrics.ts";
 
 /** How a stream runs. */
 export interface StreamServiceOptions {
+  /** The stream's configuration. */
   readonly config: StreamConfig;
   /** The process-wide shutdown signal. */
   readonly shutdown: AbortSignal;
@@ -30,6 +31,7 @@ export interface StreamServiceOptions {
   readonly startedAt: number;
   /** How long clients may take to receive their last data after shutdown. */
   readonly drainMs: number;
+  /** Where problems are reported. */
   readonly log: Log;
   /** The process's readiness, which `/readyz` reports. */
   readonly readiness: () => Readiness;
@@ -53,6 +55,7 @@ const SHUTDOWN_REASON = "server_shutdown";
  * answers (`"state": "starting"`) while a directory of thousands of files is scanned.
  */
 export class StreamService {
+  /** The stream's configuration. */
   readonly config: StreamConfig;
   /** The stream's HTTP endpoints; the router calls them in router mode. */
   readonly handler: HttpHandler | undefined;
@@ -228,6 +231,7 @@ export class StreamService {
     this.#httpPort = port;
   }
 
+  /** The port of the stream's TCP server, once bound. */
   get tcpPort(): number | undefined {
     return this.#tcp?.listener?.port;
   }
@@ -237,11 +241,13 @@ export class StreamService {
     return this.#monitor.started;
   }
 
+  /** Where the stream is in its life. */
   get state(): StreamState {
     if (this.#signal.aborted) return "stopping";
     return this.#monitor.started ? "running" : "starting";
   }
 
+  /** Seconds since the process started. */
   uptimeSeconds(): number {
     return Math.floor((Date.now() - this.#options.startedAt) / 1000);
   }

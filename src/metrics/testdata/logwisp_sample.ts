@@ -29,13 +29,16 @@ import { Histogram } from "../histogram.ts";
 
 /** The bounded label values a stream's samples carry. */
 export const TRANSPORTS = ["sse", "ws", "tcp"] as const;
+/** Every rotation `reason` label value. */
 export const ROTATION_REASONS = [
   "inode_change",
   "size_decrease",
   "mtime_reset",
   "position_beyond_size",
 ] as const;
+/** Sample `state` label values. */
 export const FILE_STATES = ["active", "missing", "unreadable"] as const;
+/** Sample rejection `reason` label values. */
 export const REJECT_REASONS = [
   "max_connections",
   "max_connections_per_ip",
@@ -44,20 +47,27 @@ export const REJECT_REASONS = [
   "header_timeout",
   "tls_error",
 ] as const;
+/** Sample authentication failure `reason` label values. */
 export const AUTH_REASONS = [
   "missing_credentials",
   "invalid_credentials",
   "invalid_token",
   "subject_not_allowed",
 ] as const;
+/** The `server` label values of the TLS expiry family. */
 export const TLS_SERVERS = ["http", "tcp"] as const;
 
 /** What a stream's files have counted, summed over the files. */
 export interface ReadCounts {
+  /** Entries read. */
   readonly entries: number;
+  /** Bytes read. */
   readonly bytesRead: number;
+  /** Entries dropped by transforms. */
   readonly filtered: number;
+  /** Lines cut. */
   readonly truncated: number;
+  /** Read errors. */
   readonly readErrors: number;
   /** By reason. */
   readonly rotations: Readonly<Record<string, number>>;
@@ -142,9 +152,11 @@ export function sampleExposition(streams: readonly string[], tick = 0): Expositi
 
 /** One sample line of an exposition: its metric name, raw label text and value. */
 export interface ParsedSample {
+  /** The series' name (with `_bucket`, `_sum` or `_count` for a histogram). */
   readonly name: string;
   /** As written between the braces, escapes and all; "" without labels. */
   readonly labels: string;
+  /** The sample's value. */
   readonly value: number;
 }
 
