@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { FAMILIES } from "../src/metrics/families.ts";
 import { parseSamples } from "../src/metrics/testdata/logwisp_sample.ts";
 import { tempDir, waitFor, which } from "../src/_test_utils.ts";
+import { runCli } from "./_cli.ts";
 import { startPrometheus } from "./_prometheus.ts";
 import { appendNumbered, connectSse, connectTcp, freePort, startLogWisp } from "./_logwisp.ts";
 
@@ -264,6 +265,12 @@ host = "127.0.0.1"
 port = ${metrics}
 path = "/prom"
 `,
+  );
+  const check = await runCli(["--check", "--config", tcpOnly]);
+  assert.equal(check.code, 0, check.stderr);
+  assert.match(
+    check.stdout,
+    new RegExp(`^Metrics: 127\\.0\\.0\\.1:${metrics}/prom, /healthz, /readyz$`, "m"),
   );
   {
     await using logwisp = await startLogWisp(["--config", tcpOnly, "--quiet"]);

@@ -41,6 +41,9 @@ export function formatCheckSummary(
   if (options.router && config.router) {
     lines.push(`Router: ${address(config.router)}, global status /status`);
   }
+  if (config.metrics) {
+    lines.push(`Metrics: ${address(config.metrics)}${config.metrics.path}, /healthz, /readyz`);
+  }
   const stats = config.console.statsIntervalSeconds;
   lines.push(`Console statistics: ${stats > 0 ? `every ${stats} s` : "off"}`);
   for (const warning of options.warnings ?? []) lines.push(`Warning: ${warning}`);
