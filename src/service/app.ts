@@ -5,11 +5,12 @@ import { type Log, writeStderr } from "../log.ts";
 import { collectMetrics } from "../metrics/collect.ts";
 import { serveHttp } from "../server/http_server.ts";
 import type { Listener } from "../server/listener.ts";
-import { opsHandler, type Readiness } from "../server/ops_endpoints.ts";
+import type { Readiness } from "../server/ops_endpoints.ts";
 import { routerHandler } from "../server/router.ts";
 import { routerStatus } from "../server/status.ts";
 import { VERSION } from "../version.ts";
 import { formatConsoleStats } from "./console_stats.ts";
+import { serveMetricsListener } from "./metrics_listener.ts";
 import { bind, StreamService } from "./stream_service.ts";
 
 /** How LogWisp runs. */
@@ -29,7 +30,7 @@ export interface RunOptions {
 }
 
 const DEFAULT_DRAIN_MS = 3000;
-/** How long the router and `[metrics]` may take to write one buffered response to a client. */
+/** How long the router may take to write one buffered response (status) to a client. */
 const ROUTER_WRITE_TIMEOUT_MS = 30_000;
 
 /**
@@ -105,24 +106,16 @@ export async function runLogWisp(config: Config, options: RunOptions): Promise<n
       for (const service of routed) service.httpPort = listener.port;
     }
     if (config.metrics) {
-      const metricsConfig = config.metrics;
-      const listener = bind("metrics", "http", metricsConfig, () =>
-        serveHttp({
-          label: "metrics",
-          host: metricsConfig.host,
-          port: metricsConfig.port,
-          limits: metricsConfig,
-          writeTimeoutMs: ROUTER_WRITE_TIMEOUT_MS,
-          shutdown,
-          drainMs,
-          log,
-          handler: opsHandler({ metricsPath: metricsConfig.path, metrics, readiness }),
-        }));
+      const listener = serveMetricsListener(config.metrics, {
+        ops: { metrics, readiness },
+        shutdown,
+        drainMs,
+        log,
+      });
       shared.push(listener);
       finished.push(listener.finished);
-      metricsUrl = `http://${
-        displayHost(metricsConfig.host)
-      }:${listener.port}${metricsConfig.path}`;
+      const { host, path } = config.metrics;
+      metricsUrl = `http://${displayHost(host)}:${listener.port}${path}`;
     }
   } catch (error) {
     failed.abort();
