@@ -42,12 +42,13 @@ USER logwisp
 
 EXPOSE 8080 8443 9090
 
-# No curl in the image: bash's /dev/tcp sends a raw HTTP/1.0 request to a stream's status
-# endpoint and wants " 200 " in the status line. Point it elsewhere with
-# `--env HEALTHCHECK_PORT=... --env HEALTHCHECK_PATH=...` (e.g. 8080 and /status for the
-# global status in --router mode). It speaks plain HTTP without credentials: with TLS or auth
-# on that server, point it at a plain server's /healthz or turn it off (--no-healthcheck).
-ENV HEALTHCHECK_PORT=8080 HEALTHCHECK_PATH=/status
+# No curl in the image: bash's /dev/tcp sends a raw HTTP/1.0 request to /readyz, which
+# every HTTP server and the router serve, and wants " 200 " in the status line: 503 while
+# the files are first scanned and during shutdown. Point it elsewhere with
+# `--env HEALTHCHECK_PORT=... --env HEALTHCHECK_PATH=...` (the router's or the [metrics]
+# listener's port, say). It speaks plain HTTP: with TLS on that server, point it at a
+# plain listener or turn it off (--no-healthcheck).
+ENV HEALTHCHECK_PORT=8080 HEALTHCHECK_PATH=/readyz
 HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 \
   CMD ["bash", "-c", "exec 3<>\"/dev/tcp/127.0.0.1/${HEALTHCHECK_PORT}\" && printf 'GET %s HTTP/1.0\\r\\nHost: localhost\\r\\n\\r\\n' \"${HEALTHCHECK_PATH}\" >&3 && IFS= read -r -t 4 line <&3 && [[ $line == *' 200 '* ]]"]
 

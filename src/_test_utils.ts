@@ -83,10 +83,15 @@ export async function append(path: string, text: string): Promise<void> {
 
 /** One Server-Sent Event as a client sees it; comment lines are kept, for heartbeats. */
 export interface SseEvent {
+  /** `event:` field; `message` when absent. */
   readonly event: string;
+  /** The `data:` lines joined with newlines. */
   readonly data: string;
+  /** The `id:` field, when given. */
   readonly id?: string;
+  /** The `retry:` field, when given. */
   readonly retry?: string;
+  /** Comment lines (`: …`) received before the event. */
   readonly comments: readonly string[];
 }
 
@@ -95,6 +100,7 @@ export class SseReader {
   readonly #reader: ReadableStreamDefaultReader<string>;
   #buffer = "";
 
+  /** Reads events from an SSE response body. */
   constructor(body: ReadableStream<Uint8Array>) {
     this.#reader = body.pipeThrough(new TextDecoderStream()).getReader();
   }
@@ -210,12 +216,14 @@ export function httpServerConfig(overrides: Partial<HttpServerConfig> = {}): Htt
 
 /** Reads a TCP connection line by line. */
 export class TcpLines implements Disposable {
+  /** The connection read from. */
   readonly conn: Deno.TcpConn;
   readonly #buffer = new Uint8Array(256 * 1024);
   readonly #decoder = new TextDecoder();
   #text = "";
   #closed = false;
 
+  /** Reads lines from `conn`. */
   constructor(conn: Deno.TcpConn) {
     this.conn = conn;
   }
@@ -242,6 +250,7 @@ export class TcpLines implements Disposable {
     return await this.take(Infinity);
   }
 
+  /** Closes the connection. */
   [Symbol.dispose](): void {
     if (this.#closed) return;
     this.#closed = true;

@@ -3,6 +3,7 @@ export class NotRegularFileError extends Error {
   /** What it is instead, e.g. `a FIFO`. */
   readonly kind: string;
 
+  /** A refusal to open a file of `kind` (a FIFO, a directory…). */
   constructor(kind: string) {
     super(`it is ${kind}, not a regular file`);
     this.name = "NotRegularFileError";

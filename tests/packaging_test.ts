@@ -926,20 +926,17 @@ function envOf(instructions: readonly Instruction[], stage: number): Map<string,
 
 interface HttpServer {
   readonly port: number;
-  readonly statusPath: string;
 }
 
 async function exampleConfig(): Promise<{ http: HttpServer[]; ports: number[] }> {
   const config = parseToml(await Deno.readTextFile(EXAMPLE)) as {
     streams: {
-      httpserver?: { enabled?: boolean; port: number; status_path?: string };
+      httpserver?: { enabled?: boolean; port: number };
       tcpserver?: { enabled?: boolean; port: number };
     }[];
   };
   const http = config.streams.flatMap((stream) =>
-    stream.httpserver?.enabled
-      ? [{ port: stream.httpserver.port, statusPath: stream.httpserver.status_path ?? "/status" }]
-      : []
+    stream.httpserver?.enabled ? [{ port: stream.httpserver.port }] : []
   );
   const tcp = config.streams.flatMap((stream) =>
     stream.tcpserver?.enabled ? [stream.tcpserver.port] : []
@@ -1027,10 +1024,10 @@ Deno.test("Dockerfile: stages, paths, permissions and user agree with deno.json"
   const { env } = await healthcheck();
   const port = Number(env.get("HEALTHCHECK_PORT"));
   assert.ok(
-    example.http.some((s) => s.port === port && s.statusPath === env.get("HEALTHCHECK_PATH")),
-    `HEALTHCHECK_PORT=${port} HEALTHCHECK_PATH=${env.get("HEALTHCHECK_PATH")} is a status ` +
-      "endpoint of config.example.toml",
+    example.http.some((s) => s.port === port),
+    `HEALTHCHECK_PORT=${port} is an HTTP port of config.example.toml`,
   );
+  assert.equal(env.get("HEALTHCHECK_PATH"), "/readyz", "the probe asks for readiness");
   for (const { keyword, args } of instructions) {
     assert.ok(!/\b(curl|wget)\b/.test(args), `no curl or wget: ${keyword} ${args}`);
   }
@@ -1054,8 +1051,8 @@ Deno.test({
     const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (request) => {
       const path = new URL(request.url).pathname;
       requests.push(`${request.method} ${path}`);
-      if (path !== "/status") return new Response("not found", { status: 404 });
-      return Response.json({ service: "LogWisp" }, { status });
+      if (path !== "/readyz") return new Response("not found", { status: 404 });
+      return Response.json({ status: "ready" }, { status });
     });
     try {
       const healthy = await probe(server.addr.port);
@@ -1063,7 +1060,7 @@ Deno.test({
       assert.equal((await probe(server.addr.port, "/elsewhere")).code, 1, "404 is unhealthy");
       status = 503;
       assert.equal((await probe(server.addr.port)).code, 1, "503 is unhealthy");
-      assert.deepEqual(requests, ["GET /status", "GET /elsewhere", "GET /status"]);
+      assert.deepEqual(requests, ["GET /readyz", "GET /elsewhere", "GET /readyz"]);
     } finally {
       await server.shutdown();
     }
@@ -1282,8 +1279,7 @@ Deno.test({
         config,
         `[[streams]]\nname = "app"\n[streams.monitor]\ntargets = [{ path = ${
           JSON.stringify(dir)
-        }, pattern = "*.log" }]\n[streams.httpserver]\nenabled = true\nport = ${port}\n` +
-          `status_path = ${JSON.stringify(env.get("HEALTHCHECK_PATH"))}\n`,
+        }, pattern = "*.log" }]\n[streams.httpserver]\nenabled = true\nport = ${port}\n`,
       );
       const child = new Deno.Command(Deno.execPath(), {
         args: [
@@ -1316,7 +1312,7 @@ Deno.test({
         })).code === 0;
       try {
         const served = await until(async () => exit() !== undefined || await healthy(), 15_000);
-        assert.ok(served && exit() === undefined, `LogWisp serves its status: ${stderr.text()}`);
+        assert.ok(served && exit() === undefined, `LogWisp is ready: ${stderr.text()}`);
 
         child.kill("SIGHUP");
         assert.ok(

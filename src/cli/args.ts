@@ -4,16 +4,23 @@ import { suggestKey } from "../config/suggest.ts";
 
 /** The command line of README "Command line". */
 export interface CliOptions {
+  /** `--config FILE`. */
   readonly config?: string;
+  /** `--router`. */
   readonly router: boolean;
+  /** `--check`. */
   readonly check: boolean;
+  /** `--quiet`. */
   readonly quiet: boolean;
+  /** `--version`. */
   readonly version: boolean;
+  /** `--help`. */
   readonly help: boolean;
 }
 
 /** A command line that cannot be used; the CLI prints it with a hint and exits 2. */
 export class UsageError extends Error {
+  /** A usage error; the message names the argument. */
   constructor(message: string) {
     super(message);
     this.name = "UsageError";

@@ -51,6 +51,9 @@ export function formatCheckSummary(
       `Router: ${address(config.router)}, global status /status${securityDetails(config.router)}`,
     );
   }
+  if (config.metrics) {
+    lines.push(`Metrics: ${address(config.metrics)}${config.metrics.path}, /healthz, /readyz`);
+  }
   const stats = config.console.statsIntervalSeconds;
   lines.push(`Console statistics: ${stats > 0 ? `every ${stats} s` : "off"}`);
   if (config.audit.enabled) {

@@ -8,13 +8,16 @@ export type Bounds = { readonly min: number; readonly max: number };
 
 /** Reads typed values out of tables, recording an issue for each problem. */
 export class Checker {
+  /** Every problem reported so far. */
   readonly issues: ConfigIssue[] = [];
   readonly #file: string | undefined;
 
+  /** Reports problems of `file`, or of no file (the built-in default). */
   constructor(file: string | undefined) {
     this.#file = file;
   }
 
+  /** Records a problem with `key`. */
   report(key: string, message: string): void {
     this.issues.push({ ...(this.#file !== undefined && { file: this.#file }), key, message });
   }
@@ -56,6 +59,7 @@ export class Checker {
     return undefined;
   }
 
+  /** The boolean at `name`, or `fallback` when absent. */
   boolean(table: Table, key: string, name: string, fallback: boolean): boolean {
     const value = table[name];
     if (value === undefined) return fallback;
@@ -64,10 +68,12 @@ export class Checker {
     return fallback;
   }
 
+  /** The integer at `name` within `bounds`, or `fallback` when absent or invalid. */
   integer(table: Table, key: string, name: string, bounds: Bounds, fallback: number): number {
     return this.optionalInteger(table, key, name, bounds) ?? fallback;
   }
 
+  /** The integer at `name` within `bounds`; undefined when absent or invalid. */
   optionalInteger(table: Table, key: string, name: string, bounds: Bounds): number | undefined {
     const value = table[name];
     if (value === undefined) return undefined;
@@ -87,6 +93,7 @@ export class Checker {
     return undefined;
   }
 
+  /** The string at `name` when it is one of `choices`, or `fallback`. */
   choice<T extends string>(
     table: Table,
     key: string,

@@ -6,7 +6,9 @@ export interface ConfigIssue {
   readonly key?: string;
   /** 1-based position, for TOML syntax errors. */
   readonly line?: number;
+  /** Column of a TOML syntax error, from 1. */
   readonly column?: number;
+  /** What is wrong, after the key path. */
   readonly message: string;
   /** Extra lines shown under the message, e.g. the offending TOML. */
   readonly detail?: string;
@@ -14,8 +16,10 @@ export interface ConfigIssue {
 
 /** Every problem of a configuration, all reported at once. Callers print them and exit 2. */
 export class ConfigError extends Error {
+  /** Every problem found, in the order found. */
   readonly issues: readonly ConfigIssue[];
 
+  /** An error listing `issues`. */
   constructor(issues: readonly ConfigIssue[]) {
     super(issues.map(formatIssue).join("\n"));
     this.name = "ConfigError";

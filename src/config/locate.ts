@@ -13,6 +13,7 @@ export interface LocateOptions {
    * {@linkcode ConfigError} for a value it cannot read.
    */
   readonly env: (name: string) => string | undefined;
+  /** Where relative configuration paths start. */
   readonly cwd: string;
 }
 

@@ -6,6 +6,7 @@ import { DEFAULT_LIMITS, DEFAULTS, LIMITS } from "./defaults.ts";
 import { outsideReadPermission } from "./permissions.ts";
 import { readAudit, readListenerSecurity, SECURITY_KEYS } from "./read_security.ts";
 import { readTransform } from "./read_transform.ts";
+import { readMetrics } from "./read_metrics.ts";
 import type {
   Config,
   HeartbeatConfig,
@@ -32,7 +33,7 @@ export interface ValidateOptions {
   readonly readable?: (path: string) => boolean;
 }
 
-const TOP_KEYS = ["monitor", "streams", "router", "console", "audit"];
+const TOP_KEYS = ["monitor", "streams", "router", "metrics", "console", "audit"];
 const GLOBAL_MONITOR_KEYS = ["check_interval_ms", "fs_events"];
 const STREAM_KEYS = ["name", "monitor", "tcpserver", "httpserver", "transform"];
 const MONITOR_KEYS = ["check_interval_ms", "targets", "read_from", "max_line_bytes", "fs_events"];
@@ -104,7 +105,8 @@ export function validateConfig(document: Table, options: ValidateOptions): Omit<
 
   const streams = readStreams(check, top.streams, inherited, options);
   const router = readRouter(check, top.router, streams, options.router ?? false);
-  checkPorts(check, streams, router, options.router ?? false);
+  const metrics = readMetrics(check, top.metrics);
+  checkPorts(check, streams, router, options.router ?? false, metrics?.port);
 
   const consoleTable = check.table(top.console, "console", CONSOLE_KEYS) ?? {};
   const statsIntervalSeconds = check.integer(
@@ -120,6 +122,7 @@ export function validateConfig(document: Table, options: ValidateOptions): Omit<
   return {
     streams: streams.map(({ config }) => config),
     ...(router && { router: router.config }),
+    ...(metrics && { metrics }),
     audit,
     console: { statsIntervalSeconds },
   };
@@ -359,7 +362,7 @@ function readEndpointPaths<K extends string>(
 }
 
 /** `max_connections`, `max_connections_per_ip` and `header_timeout_seconds` of a listener. */
-function readLimits(check: Checker, table: Table, key: string): ListenerLimits {
+export function readLimits(check: Checker, table: Table, key: string): ListenerLimits {
   const maxConnections = check.integer(
     table,
     key,
@@ -488,7 +491,7 @@ function urlHost(host: string): string | undefined {
 }
 
 /** `host` ready to bind, or the problem with it reported at `key`. */
-function readHost(check: Checker, host: string, key: string): string {
+export function readHost(check: Checker, host: string, key: string): string {
   if (host === "") {
     check.report(key, 'must not be empty: use "0.0.0.0" for all');
     return host;
@@ -499,7 +502,8 @@ function readHost(check: Checker, host: string, key: string): string {
   return host;
 }
 
-function readUrlPath(
+/** The URL path at `table[name]`, or `fallback`; `""` only when `optional`. */
+export function readUrlPath(
   check: Checker,
   table: Table,
   key: string,
@@ -607,8 +611,10 @@ function checkPorts(
   streams: readonly ReadStream[],
   router: ReadRouter | undefined,
   routerMode: boolean,
+  metricsPort: number | undefined,
 ): void {
   const bound: { port: number; key: string }[] = [];
+  if (metricsPort !== undefined) bound.push({ port: metricsPort, key: "metrics.port" });
   if (routerMode && router) bound.push({ port: router.config.port, key: router.portKey });
   for (const { key, config } of streams) {
     if (config.http && !routerMode) {

@@ -43,6 +43,7 @@ export interface LogEntry {
   source: string;
   /** Omitted when the line carries no recognizable level. */
   level?: Level;
+  /** The line, or a JSON line's message field. */
   message: string;
   /** Extra key/values; omitted when empty. */
   fields?: Record<string, unknown>;

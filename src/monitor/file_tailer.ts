@@ -22,16 +22,28 @@ export type WatcherState = "following" | "missing" | "duplicate" | "error";
 
 /** What status shows of one followed path (README "Clients"). */
 export interface WatcherStats {
+  /** The followed path. */
   readonly path: string;
+  /** What the tailer is doing now. */
   readonly state: WatcherState;
+  /** The file's size at the last check, or the position when larger. */
   readonly size: number;
+  /** Bytes read from the current file. */
   readonly position: number;
+  /** Lines read from the path's files. */
   readonly entriesRead: number;
+  /** Rotations and truncations detected. */
   readonly rotations: number;
   /** RFC 3339 time of the last line read, or null before the first. */
   readonly lastRead: string | null;
+  /** Distinct read problems met. */
   readonly readErrors: number;
+  /** Lines cut at `max_line_bytes`. */
   readonly truncatedLines: number;
+  /** Bytes read from the path's files, copies and renamed-away files included. */
+  readonly bytesRead: number;
+  /** Rotations by the rule that detected them; only the rules that fired. */
+  readonly rotationsBy: Readonly<Partial<Record<RotationReason, number>>>;
   /** Bytes read from copytruncate's copies, which a truncation took away unread. */
   readonly recoveredBytes?: number;
   /** The current problem, or the path that reads the same file. */
@@ -40,13 +52,17 @@ export interface WatcherStats {
 
 /** How a tailer follows its path. */
 export interface TailerOptions {
+  /** The path to follow. */
   readonly path: string;
+  /** Longer lines are cut to this many bytes. */
   readonly maxLineBytes: number;
   /** Start the first file found at its end (it existed at startup and read_from = "end"). */
   readonly startAtEnd: boolean;
+  /** Who reads which file, so that one file is read through one path only. */
   readonly registry: IdentityRegistry;
   /** Receives the entries of each chunk read, in order; the tailer waits for it. */
   readonly emit: (entries: LogEntry[]) => void | Promise<void>;
+  /** Where problems are reported. */
   readonly log: Log;
   /** Prefix of log messages, e.g. `stream "app"`. */
   readonly label: string;
@@ -87,6 +103,7 @@ const COPY_CANDIDATES = 4;
  * plus reads from the open handle; the monitor decides when to check.
  */
 export class FileTailer {
+  /** The followed path. */
   readonly path: string;
   readonly #options: TailerOptions;
   readonly #source: string;
@@ -120,6 +137,8 @@ export class FileTailer {
   #rotations = 0;
   #readErrors = 0;
   #truncatedLines = 0;
+  #bytesRead = 0;
+  readonly #rotationsBy: Partial<Record<RotationReason, number>> = {};
   /** When a check last found anything new: data, a rotation, another state. */
   #changedAt = 0;
   /** Epoch ms just before the last read of the current file: what was there then, it has. */
@@ -129,6 +148,7 @@ export class FileTailer {
   /** The path reaches its file through a symlink: events in its directory miss its writes. */
   #followsLink = false;
 
+  /** A tailer of `options.path`; it reads nothing until checked. */
   constructor(options: TailerOptions) {
     this.path = options.path;
     this.#options = options;
@@ -222,6 +242,7 @@ export class FileTailer {
     if (count === length) return "held";
     const chunk = buffer.subarray(length, count);
     this.#at = readTime(Date.now());
+    this.#bytesRead += chunk.length;
     this.#splitter.push(chunk, this.#sink);
     this.#remember(chunk);
     this.#position += chunk.length;
@@ -566,6 +587,7 @@ export class FileTailer {
       if (!count) return { limited: false };
       this.#at = readTime(Date.now());
       const chunk = buffer.subarray(0, count);
+      this.#bytesRead += count;
       splitter.push(chunk, this.#sink);
       advance(chunk);
       total += count;
@@ -587,6 +609,7 @@ export class FileTailer {
 
   #rotated(reason: RotationReason): void {
     const count = ++this.#rotations;
+    this.#rotationsBy[reason] = (this.#rotationsBy[reason] ?? 0) + 1;
     const at = readTime(Date.now());
     this.#batch.push({
       time: at.text,
@@ -635,6 +658,8 @@ export class FileTailer {
       lastRead: this.#lastRead?.text ?? null,
       readErrors: this.#readErrors,
       truncatedLines: this.#truncatedLines,
+      bytesRead: this.#bytesRead,
+      rotationsBy: { ...this.#rotationsBy },
       ...(this.#recoveredBytes > 0 && { recoveredBytes: this.#recoveredBytes }),
       ...(this.#error !== undefined && { detail: this.#error }),
       ...(this.#duplicateOf !== undefined && { detail: `same file as ${this.#duplicateOf}` }),

@@ -1,12 +1,16 @@
 /** A file-system event, as `Deno.watchFs` reports it. */
 export interface FsEvent {
+  /** What happened. */
   readonly kind: Deno.FsEvent["kind"];
+  /** The paths it happened to. */
   readonly paths: readonly string[];
+  /** `rescan`: events were lost; look at everything again. */
   readonly flag?: "rescan";
 }
 
 /** What the event source tells its owner. */
 export interface FsEventsOptions {
+  /** Receives every event. */
   readonly onEvent: (event: FsEvent) => void;
   /** A directory's watch ended or could not start; the poll covers it meanwhile. */
   readonly onLost: (directory: string) => void;
@@ -55,6 +59,7 @@ export class FsEvents {
   #worker: Worker | undefined;
   #directories: readonly string[] = [];
 
+  /** An event source with no watch yet. */
   constructor(options: FsEventsOptions) {
     this.#options = options;
   }

@@ -48,7 +48,10 @@ export class LineSplitter {
   #skipping = false;
   #truncatedLines = 0;
 
-  /** @throws {RangeError} When `maxLineBytes` is not a positive integer. */
+  /**
+   * A splitter with no bytes held.
+   * @throws {RangeError} When `maxLineBytes` is not a positive integer.
+   */
   constructor(options: LineSplitterOptions) {
     const { maxLineBytes } = options;
     if (!Number.isSafeInteger(maxLineBytes) || maxLineBytes < 1) {

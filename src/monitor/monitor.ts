@@ -3,13 +3,14 @@ import type { MonitorConfig, TargetConfig } from "../config/types.ts";
 import type { LogEntry } from "../entry/entry.ts";
 import { fsErrorReason, isNotFound } from "../fs_error.ts";
 import { type Log, quote, stderrLog } from "../log.ts";
-import { FileTailer, type WatcherStats } from "./file_tailer.ts";
+import { FileTailer, type RotationReason, type WatcherStats } from "./file_tailer.ts";
 import { type FsEvent, FsEvents } from "./fs_events.ts";
 import { compileGlob } from "./glob.ts";
 import { IdentityRegistry } from "./identity_registry.ts";
 
 /** How a stream's monitor runs. */
 export interface MonitorOptions {
+  /** What to follow, and how often to look. */
   readonly config: MonitorConfig;
   /**
    * Receives the entries of each chunk read, in file order per file. The monitor waits for
@@ -20,12 +21,15 @@ export interface MonitorOptions {
   readonly signal: AbortSignal;
   /** Prefix of log messages, e.g. `stream "app"`. */
   readonly label?: string;
+  /** Where problems are reported; stderr by default. */
   readonly log?: Log;
 }
 
 /** What a target looks like now, for status. */
 export interface TargetStats {
+  /** The target's path. */
   readonly path: string;
+  /** One file, or the matching files of a directory. */
   readonly type: "file" | "directory";
   /** For directories: the glob on base names. */
   readonly pattern?: string;
@@ -34,9 +38,11 @@ export interface TargetStats {
    * check). File targets' files have their own state among the watchers.
    */
   readonly state: "ok" | "missing" | "not_a_directory" | "unreadable";
+  /** What is wrong, when the state is not `ok`. */
   readonly detail?: string;
   /** Directories: matching files followed, and compressed archives passed over. */
   readonly files?: number;
+  /** Compressed archives passed over. */
   readonly skippedArchives?: number;
 }
 
@@ -46,10 +52,19 @@ export interface MonitorStats {
   readonly activeWatchers: number;
   /** Entries emitted: one per line, plus rotation entries. */
   readonly totalEntries: number;
+  /** Rotations and truncations detected. */
   readonly rotations: number;
+  /** Lines cut at `max_line_bytes`. */
   readonly truncatedLines: number;
+  /** Distinct read problems met. */
   readonly readErrors: number;
+  /** Bytes read from every file the stream has followed. */
+  readonly bytesRead: number;
+  /** Rotations by the rule that detected them. */
+  readonly rotationsBy: Readonly<Partial<Record<RotationReason, number>>>;
+  /** One record per followed path. */
   readonly watchers: readonly WatcherStats[];
+  /** One record per configured target. */
   readonly targets: readonly TargetStats[];
 }
 
@@ -157,6 +172,8 @@ export class Monitor {
   #nextPoll = 0;
   #wake: (() => void) | undefined;
   #totalEntries = 0;
+  /** What forgotten watchers had counted: the stream's totals never go down. */
+  readonly #retired: Counts = emptyCounts();
   #startup = true;
   #finished: Promise<void> = Promise.resolve();
 
@@ -219,18 +236,13 @@ export class Monitor {
   /** A snapshot for status. */
   stats(): MonitorStats {
     const watchers = [...this.#watched.values()].map(({ tailer }) => tailer.stats());
-    let rotations = 0, truncatedLines = 0, readErrors = 0;
-    for (const watcher of watchers) {
-      rotations += watcher.rotations;
-      truncatedLines += watcher.truncatedLines;
-      readErrors += watcher.readErrors;
-    }
+    const counts = emptyCounts();
+    addCounts(counts, this.#retired);
+    for (const watcher of watchers) addCounts(counts, watcher);
     return {
       activeWatchers: watchers.filter((watcher) => watcher.state === "following").length,
       totalEntries: this.#totalEntries,
-      rotations,
-      truncatedLines,
-      readErrors,
+      ...counts,
       watchers,
       targets: this.#options.config.targets.map((target) =>
         target.isFile
@@ -482,6 +494,7 @@ export class Monitor {
         watched.discovered && watched.missingSince !== undefined &&
         now - watched.missingSince >= FORGET_MISSING_MS
       ) {
+        addCounts(this.#retired, watched.tailer.stats());
         this.#watched.delete(path);
       }
     }
@@ -638,4 +651,28 @@ function directoryProblem(error: unknown): Omit<TargetStats, "path" | "type" | "
   }
   if (isNotFound(error)) return { state: "missing", detail: "does not exist (yet)" };
   return { state: "unreadable", detail: `cannot be read: ${fsErrorReason(error)}` };
+}
+
+/** The counters of a stream that are sums over its watchers. */
+interface Counts {
+  rotations: number;
+  truncatedLines: number;
+  readErrors: number;
+  bytesRead: number;
+  rotationsBy: Partial<Record<RotationReason, number>>;
+}
+
+function emptyCounts(): Counts {
+  return { rotations: 0, truncatedLines: 0, readErrors: 0, bytesRead: 0, rotationsBy: {} };
+}
+
+function addCounts(sum: Counts, counts: Readonly<Counts> | WatcherStats): void {
+  sum.rotations += counts.rotations;
+  sum.truncatedLines += counts.truncatedLines;
+  sum.readErrors += counts.readErrors;
+  sum.bytesRead += counts.bytesRead;
+  for (const [reason, count] of Object.entries(counts.rotationsBy)) {
+    const key = reason as RotationReason;
+    sum.rotationsBy[key] = (sum.rotationsBy[key] ?? 0) + (count ?? 0);
+  }
 }

@@ -3,11 +3,17 @@ import { NotRegularFileError } from "../fs_error.ts";
 
 /** What the tailer needs to know of a file: a subset of `Deno.FileInfo`, which satisfies it. */
 export interface FileFacts {
+  /** A regular file. */
   readonly isFile: boolean;
+  /** Device number. */
   readonly dev: number;
+  /** Inode number; null where the platform has none. */
   readonly ino: number | null;
+  /** Size in bytes. */
   readonly size: number;
+  /** Last modification time. */
   readonly mtime: Date | null;
+  /** Hard links; 0 once the file is deleted. */
   readonly nlink: number | null;
 }
 

@@ -2,6 +2,7 @@
 export interface Peer {
   /** The IP address, without brackets or zone; an IPv4-mapped IPv6 address as IPv4. */
   readonly address: string;
+  /** The peer's port. */
   readonly port: number;
   /** The verified client certificate of an mTLS connection. */
   readonly certificate?: PeerCertificate;
@@ -21,8 +22,11 @@ export interface PeerCertificate {
  * connection is closed; `close` may be called any number of times.
  */
 export interface Connection {
+  /** Who is at the other end. */
   readonly peer: Peer;
+  /** Reads into `buffer`; null at the end of the stream. */
   read(buffer: Uint8Array): Promise<number | null>;
+  /** Writes some of `bytes`; resolves to how many were written. */
   write(bytes: Uint8Array): Promise<number>;
   /** Ends the connection at once, cutting a pending write. */
   close(): void;

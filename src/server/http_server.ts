@@ -6,6 +6,7 @@ import { headEnd, type HeadError, parseRequestHead, type RequestHead } from "./r
 
 /** Who sent a request, as handlers see it. */
 export interface ClientInfo {
+  /** Who is at the other end. */
   readonly peer: Peer;
   /** `address:port` for status and logs. */
   readonly remoteAddr: string;
@@ -38,11 +39,13 @@ export function upgradeResponse(headers: HeadersInit, takeover: Takeover): Respo
 
 /** How one HTTP connection is served. */
 export interface HttpConnectionOptions {
+  /** Answers each request. */
   readonly handler: HttpHandler;
   /** Complete request headers must arrive within this, also between requests on a kept-alive connection. */
   readonly headerTimeoutMs: number;
   /** A buffered response must be written within this, or the connection is closed. */
   readonly writeTimeoutMs: number;
+  /** Whether the connection is TLS. */
   readonly secure: boolean;
   /** Aborted at shutdown: no further request is read, and idle connections close at once. */
   readonly signal: AbortSignal;
@@ -378,9 +381,13 @@ const REASONS: Readonly<Record<number, string>> = {
 export interface HttpServerOptions {
   /** Who serves, for messages, e.g. `stream "app" http` or `router`. */
   readonly label: string;
+  /** Bind address. */
   readonly host: string;
+  /** Port; 0 picks a free one. */
   readonly port: number;
+  /** Connection limits. */
   readonly limits: ListenerLimits;
+  /** Answers each request. */
   readonly handler: HttpHandler;
   /** A buffered response must be written within this, or the connection is closed. */
   readonly writeTimeoutMs: number;
@@ -389,6 +396,7 @@ export interface HttpServerOptions {
   /** A TLS socket (HTTPS); plain TCP on `host:port` by default. */
   readonly source?: ListenerOptions["source"];
   readonly onTlsError?: ListenerOptions["onTlsError"];
+  /** Where problems are reported. */
   readonly log: Log;
   /** The process-wide shutdown signal. */
   readonly shutdown: AbortSignal;

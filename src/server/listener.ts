@@ -14,7 +14,9 @@ export type RefusalReason =
 
 /** A refused connection, and when the client may try again. */
 export interface Refusal {
+  /** Why it was refused. */
   readonly reason: RefusalReason;
+  /** When the client may try again, for an HTTP `Retry-After`. */
   readonly retryAfterSeconds?: number;
 }
 
@@ -22,8 +24,11 @@ export interface Refusal {
 export interface ListenerOptions {
   /** Who listens, for messages, e.g. `stream "app" http`. */
   readonly label: string;
+  /** Bind address. */
   readonly host: string;
+  /** Port; 0 picks a free one. */
   readonly port: number;
+  /** Connection limits. */
   readonly limits: ListenerLimits;
   /** Decides, from the address alone and before any byte is read, whether a peer may connect. */
   readonly admit?: (peer: Peer) => Refusal | undefined;
@@ -35,6 +40,7 @@ export interface ListenerOptions {
   readonly source?: ConnectionSource;
   /** A TLS handshake failed or took longer than `limits.headerTimeoutSeconds` (counted). */
   readonly onTlsError?: (peer: Peer, error: unknown) => void;
+  /** Where problems are reported. */
   readonly log: Log;
   /** The process-wide shutdown: stop accepting, let connections drain, then cut them. */
   readonly shutdown: AbortSignal;
@@ -61,8 +67,10 @@ export class Listener {
   readonly #refused = new Map<RefusalReason, number>();
   #accepted = 0;
   #exhaustedSince: number | undefined;
+  /** Resolves once the listener and its connections are closed after shutdown. */
   readonly finished: Promise<void>;
 
+  /** Binds at once; throws when the port cannot be bound. */
   constructor(options: ListenerOptions) {
     this.#options = options;
     this.#listener = options.source ??

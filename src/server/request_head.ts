@@ -1,8 +1,10 @@
 /** A parsed HTTP/1.x request line and header section. */
 export interface RequestHead {
+  /** The request method, as sent. */
   readonly method: string;
   /** Path and query, e.g. `/stream?level=WARN`; `*` for `OPTIONS *`. */
   readonly target: string;
+  /** The HTTP version. */
   readonly version: "1.0" | "1.1";
   /** Field names in lower case, in order; repeated fields are kept apart. */
   readonly headers: readonly (readonly [string, string])[];
@@ -14,7 +16,9 @@ export interface RequestHead {
 
 /** Why a request head is refused, as the status to answer with. */
 export interface HeadError {
+  /** The status to answer with. */
   readonly status: 400 | 405 | 431 | 501 | 505;
+  /** What is wrong, for the error body. */
   readonly message: string;
 }
 

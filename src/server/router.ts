@@ -1,11 +1,16 @@
 import type { HttpHandler } from "./http_server.ts";
+import { opsEndpointList, type OpsEndpoints, opsResponse } from "./ops_endpoints.ts";
 import { byMethod, jsonResponse, notFoundResponse } from "./responses.ts";
 
 /** A stream served by the router, at `/{name}{streamPath}` and `/{name}{statusPath}`. */
 export interface RoutedStream {
+  /** The stream's name, its first path segment. */
   readonly name: string;
+  /** The stream's own endpoints. */
   readonly handler: HttpHandler;
+  /** Its SSE path, after the prefix. */
   readonly streamPath: string;
+  /** Its status path, after the prefix. */
   readonly statusPath: string;
 }
 
@@ -17,9 +22,13 @@ export interface RoutedStream {
 export function routerHandler(
   streams: readonly RoutedStream[],
   status: () => unknown,
+  ops?: OpsEndpoints,
 ): HttpHandler {
   const byName = new Map(streams.map((stream) => [stream.name, stream]));
-  const endpoints: Record<string, string> = { status: "/status" };
+  const endpoints: Record<string, string> = {
+    status: "/status",
+    ...(ops && opsEndpointList(ops)),
+  };
   for (const { name, streamPath, statusPath } of streams) {
     endpoints[`${name}.stream`] = `/${name}${streamPath}`;
     endpoints[`${name}.status`] = `/${name}${statusPath}`;
@@ -29,6 +38,8 @@ export function routerHandler(
     if (url.pathname === "/status") {
       return byMethod(request, () => jsonResponse(request, status()));
     }
+    const answer = ops && opsResponse(request, url.pathname, ops);
+    if (answer) return answer;
     const end = url.pathname.indexOf("/", 1);
     const stream = end > 0 ? byName.get(url.pathname.slice(1, end)) : undefined;
     if (!stream) return notFoundResponse(request, url.pathname, endpoints);

@@ -6,10 +6,13 @@ import type { ClientInfo } from "./http_server.ts";
 
 /** What the `connected` event tells a client about the stream. */
 export interface StreamInfo {
+  /** The stream's name. */
   readonly stream: string;
   /** Paths as clients see them (prefixed in router mode). */
   readonly streamPath: string;
+  /** The status path as clients see it. */
   readonly statusPath: string;
+  /** The server's `buffer_size`. */
   readonly bufferSize: number;
 }
 
@@ -86,13 +89,21 @@ export const SSE_HEADERS: Readonly<Record<string, string>> = {
 
 /** Who subscribes, and what to. */
 export interface SseSubscription {
+  /** The stream's hub. */
   readonly hub: Hub;
+  /** The SSE codec of this server. */
   readonly codec: Codec;
+  /** The server's settings. */
   readonly config: HttpServerConfig;
+  /** Who is connecting. */
   readonly client: ClientInfo;
+  /** The authenticated identity, if any. */
   readonly identity?: string | undefined;
+  /** The client's filter, if any. */
   readonly filter?: EntryFilter | undefined;
+  /** How status shows the filter. */
   readonly filterDescription?: string | undefined;
+  /** Start with the last this many entries (`tail=N`). */
   readonly tail?: number | undefined;
   /** Extra response headers (CORS). */
   readonly headers: Readonly<Record<string, string>>;

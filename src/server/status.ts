@@ -12,6 +12,7 @@ export interface ListenerSnapshot {
   readonly codecs: readonly Codec[];
   /** Open connections, when it has a listener of its own (not in router mode). */
   readonly connections?: number;
+  /** Connections refused, by reason, when it has a listener of its own. */
   readonly refused?: ReadonlyMap<RefusalReason, number>;
   /** The server certificate, when the listener serves TLS. */
   readonly tls?: {
@@ -23,16 +24,23 @@ export interface ListenerSnapshot {
 
 /** Live numbers of one stream, from which its status document is built. */
 export interface StreamSnapshot {
+  /** The stream's name. */
   readonly name: string;
+  /** Where the stream is in its life. */
   readonly state: "starting" | "running" | "stopping";
+  /** Seconds since the process started. */
   readonly uptimeSeconds: number;
+  /** The monitor's numbers. */
   readonly monitor: MonitorStats;
+  /** The stream's hub: clients and delivery counters. */
   readonly hub: Hub;
   /** Entries the stream's transform dropped. */
   readonly filteredEntries?: number;
   /** The transform's settings and counts, when the stream has one. */
   readonly transform?: Record<string, unknown> | undefined;
+  /** Its HTTP server. */
   readonly http?: ListenerSnapshot;
+  /** Its TCP server. */
   readonly tcp?: ListenerSnapshot;
 }
 

@@ -2,6 +2,7 @@ import type { HttpServerConfig } from "../config/types.ts";
 import type { Codec } from "../stream/codec.ts";
 import type { Hub } from "../stream/hub.ts";
 import type { HttpHandler } from "./http_server.ts";
+import { opsEndpointList, type OpsEndpoints, opsResponse } from "./ops_endpoints.ts";
 import { byMethod, corsHeaders, jsonResponse, notFoundResponse } from "./responses.ts";
 import { selectionFromRequest } from "./filter_request.ts";
 import { sseResponse } from "./sse.ts";
@@ -9,8 +10,11 @@ import type { WsHandler } from "./ws_endpoint.ts";
 
 /** What a stream's HTTP endpoints serve. */
 export interface StreamHandlerOptions {
+  /** The stream's hub. */
   readonly hub: Hub;
+  /** The stream's name. */
   readonly stream: string;
+  /** The HTTP server's settings. */
   readonly config: HttpServerConfig;
   /** The SSE codec of this server's clients. */
   readonly sse: Codec;
@@ -22,6 +26,8 @@ export interface StreamHandlerOptions {
   readonly ws?: WsHandler;
   /** The stream's status document. */
   readonly status: () => unknown;
+  /** `/healthz`, `/readyz` and metrics, on a listener of the stream's own. */
+  readonly ops?: OpsEndpoints;
 }
 
 /**
@@ -34,6 +40,7 @@ export function streamHandler(options: StreamHandlerOptions): HttpHandler {
     stream: prefix + config.streamPath,
     status: prefix + config.statusPath,
     ...(options.ws && config.wsPath !== "" && { websocket: prefix + config.wsPath }),
+    ...(options.ops && opsEndpointList(options.ops)),
   };
   return (request, client) => {
     const path = new URL(request.url).pathname;
@@ -61,6 +68,7 @@ export function streamHandler(options: StreamHandlerOptions): HttpHandler {
     if (path === config.statusPath) {
       return byMethod(request, () => jsonResponse(request, options.status(), 200, cors), cors);
     }
-    return notFoundResponse(request, prefix + path, endpoints, cors);
+    const ops = options.ops && opsResponse(request, path, options.ops, cors);
+    return ops ?? notFoundResponse(request, prefix + path, endpoints, cors);
   };
 }

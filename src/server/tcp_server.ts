@@ -28,11 +28,15 @@ export function tcpCodec(heartbeat: HeartbeatConfig): Codec {
 
 /** What a stream's TCP server serves. */
 export interface TcpServerOptions {
+  /** The stream's hub. */
   readonly hub: Hub;
+  /** The NDJSON codec of this server. */
   readonly codec: Codec;
+  /** The server's settings. */
   readonly config: ServerConfig;
   /** Who serves, for messages, e.g. `stream "app" tcp`. */
   readonly label: string;
+  /** Where problems are reported. */
   readonly log: Log;
   /** The process-wide shutdown signal. */
   readonly shutdown: AbortSignal;

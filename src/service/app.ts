@@ -4,13 +4,17 @@ import type { Config } from "../config/types.ts";
 import { type Log, writeStderr } from "../log.ts";
 import { AuditLog } from "../audit/audit_log.ts";
 import { Guard } from "../server/guard.ts";
+import { collectMetrics } from "../metrics/collect.ts";
 import { serveHttp } from "../server/http_server.ts";
+import type { Listener } from "../server/listener.ts";
+import type { Readiness } from "../server/ops_endpoints.ts";
 import { routerHandler } from "../server/router.ts";
 import { routerStatus } from "../server/status.ts";
 import { VERSION } from "../version.ts";
 import { formatConsoleStats } from "./console_stats.ts";
 import type { Security } from "./security.ts";
 import { StartupError } from "./startup_error.ts";
+import { serveMetricsListener } from "./metrics_listener.ts";
 import { bind, StreamService } from "./stream_service.ts";
 import { bindTls } from "../tls/tls_source.ts";
 
@@ -22,6 +26,7 @@ export interface RunOptions {
   readonly quiet: boolean;
   /** Aborted on SIGINT/SIGTERM: clients are told, listeners closed, then this resolves. */
   readonly shutdown: AbortSignal;
+  /** Where LogWisp's own messages go. */
   readonly log: Log;
   /** Where console statistics go; stderr by default. */
   readonly stats?: (text: string) => void;
@@ -49,6 +54,16 @@ export async function runLogWisp(config: Config, options: RunOptions): Promise<n
   const services: StreamService[] = [];
   const finished: Promise<unknown>[] = [];
   let router: { host: string; port: number; secure: boolean } | undefined;
+  let metricsUrl: string | undefined;
+  /** Listeners of no one stream (router, `[metrics]`), whose refusals the metrics count. */
+  const shared: Listener[] = [];
+  let started = false;
+  const readiness = (): Readiness => shutdown.aborted ? "stopping" : started ? "ready" : "starting";
+  const metrics = () =>
+    collectMetrics({
+      streams: services.map((service) => service.metrics()),
+      shared: shared.map((listener) => ({ transport: "http", counts: listener.refused })),
+    });
   let audit: AuditLog;
   try {
     audit = await AuditLog.open(config.audit, { log });
@@ -67,6 +82,7 @@ export async function runLogWisp(config: Config, options: RunOptions): Promise<n
         log,
         security: options.security,
         audit,
+        readiness,
       });
       services.push(service);
       finished.push(service.finished);
@@ -117,13 +133,27 @@ export async function runLogWisp(config: Config, options: RunOptions): Promise<n
                   services.map((service) => service.snapshot()),
                   Math.floor((Date.now() - startedAt) / 1000),
                 ),
+              { metricsPath: routerConfig.metricsPath, metrics, readiness },
             ),
             covers,
           ),
         }));
+      shared.push(listener);
       finished.push(listener.finished);
       router = { host: routerConfig.host, port: listener.port, secure: tls !== undefined };
       for (const service of routed) service.httpPort = listener.port;
+    }
+    if (config.metrics) {
+      const listener = await serveMetricsListener(config.metrics, {
+        ops: { metrics, readiness },
+        shutdown,
+        drainMs,
+        log,
+      });
+      shared.push(listener);
+      finished.push(listener.finished);
+      const { host, path } = config.metrics;
+      metricsUrl = `http://${displayHost(host)}:${listener.port}${path}`;
     }
   } catch (error) {
     failed.abort();
@@ -134,11 +164,13 @@ export async function runLogWisp(config: Config, options: RunOptions): Promise<n
   // Every port answers (status says "starting") while the files are first scanned.
   await Promise.all(services.map((service) => service.start()));
   for (const service of services) finished.push(service.finished);
+  started = true;
 
   log("info", `LogWisp ${VERSION} ready (configuration: ${describeSource(config)})`);
   for (const line of endpointLines(services, router, options.security)) {
     log("info", line);
   }
+  if (metricsUrl) log("info", `metrics: ${metricsUrl} (with /healthz and /readyz)`);
 
   const statsEvery = options.quiet ? 0 : config.console.statsIntervalSeconds;
   const print = options.stats ?? writeStderr;

@@ -12,6 +12,8 @@ const monitor = (activeWatchers: number, totalEntries: number): MonitorStats => 
   rotations: 0,
   truncatedLines: 0,
   readErrors: 0,
+  bytesRead: 0,
+  rotationsBy: {},
   watchers: [],
   targets: [],
 });

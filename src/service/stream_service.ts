@@ -1,11 +1,14 @@
 import type { AuditLog } from "../audit/audit_log.ts";
 import type { ServerConfig, StreamConfig } from "../config/types.ts";
 import type { Log } from "../log.ts";
+import { collectMetrics, type StreamMetrics } from "../metrics/collect.ts";
+import { Histogram } from "../metrics/histogram.ts";
 import { Monitor } from "../monitor/monitor.ts";
 import { formatAddress } from "../server/connection.ts";
 import { type HttpHandler, serveHttp } from "../server/http_server.ts";
 import { Guard } from "../server/guard.ts";
 import type { Listener, RefusalReason } from "../server/listener.ts";
+import type { Readiness } from "../server/ops_endpoints.ts";
 import { sseCodec } from "../server/sse.ts";
 import { type ListenerSnapshot, type StreamSnapshot, streamStatus } from "../server/status.ts";
 import { streamHandler } from "../server/stream_handler.ts";
@@ -22,9 +25,11 @@ import { clientAudit } from "./client_audit.ts";
 import type { Security } from "./security.ts";
 import { StartupError } from "./startup_error.ts";
 import { StreamTransform } from "./stream_transform.ts";
+import { streamMetrics } from "./stream_metrics.ts";
 
 /** How a stream runs. */
 export interface StreamServiceOptions {
+  /** The stream's configuration. */
   readonly config: StreamConfig;
   /** The process-wide shutdown signal. */
   readonly shutdown: AbortSignal;
@@ -34,10 +39,13 @@ export interface StreamServiceOptions {
   readonly startedAt: number;
   /** How long clients may take to receive their last data after shutdown. */
   readonly drainMs: number;
+  /** Where problems are reported. */
   readonly log: Log;
   /** Each server's TLS, authentication and access rules (see `loadSecurity`). */
   readonly security: Security;
   readonly audit?: AuditLog;
+  /** The process's readiness, which `/readyz` reports. */
+  readonly readiness: () => Readiness;
 }
 
 /** Where a stream is in its life, as status says it. */
@@ -59,6 +67,7 @@ const SHUTDOWN_REASON = "server_shutdown";
  * answers (`"state": "starting"`) while a directory of thousands of files is scanned.
  */
 export class StreamService {
+  /** The stream's configuration. */
   readonly config: StreamConfig;
   /** The stream's HTTP endpoints; the router calls them in router mode. */
   readonly handler: HttpHandler | undefined;
@@ -66,6 +75,8 @@ export class StreamService {
   readonly #hub: Hub;
   readonly #monitor: Monitor;
   readonly #transform: StreamTransform;
+  /** Read-to-send latency of this stream's clients. */
+  readonly #latency = new Histogram();
   readonly #signal: AbortSignal;
   #http: Server | undefined;
   #tcp: Server | undefined;
@@ -89,6 +100,7 @@ export class StreamService {
             (transport) => (transport === "tcp" ? this.#tcp : this.#http)?.guard?.authType,
           ),
         }),
+      observeLatency: (seconds) => this.#latency.observe(seconds),
     });
     this.#transform = new StreamTransform(config.transform);
     this.#monitor = new Monitor({
@@ -125,6 +137,14 @@ export class StreamService {
           ws: wsHandler({ hub: this.#hub, codec: ws, config: config.http, shutdown: signal }),
         }),
         status: () => this.status(),
+        // Under the router, the router's own listener serves them.
+        ...(!options.router && {
+          ops: {
+            metricsPath: config.http.metricsPath,
+            metrics: () => collectMetrics({ streams: [this.metrics()] }),
+            readiness: options.readiness,
+          },
+        }),
       }));
     }
     if (config.tcp) {
@@ -274,6 +294,7 @@ export class StreamService {
     this.#httpPort = port;
   }
 
+  /** The port of the stream's TCP server, once bound. */
   get tcpPort(): number | undefined {
     return this.#tcp?.listener?.port;
   }
@@ -283,11 +304,13 @@ export class StreamService {
     return this.#monitor.started;
   }
 
+  /** Where the stream is in its life. */
   get state(): StreamState {
     if (this.#signal.aborted) return "stopping";
     return this.#monitor.started ? "running" : "starting";
   }
 
+  /** Seconds since the process started. */
   uptimeSeconds(): number {
     return Math.floor((Date.now() - this.#options.startedAt) / 1000);
   }
@@ -320,6 +343,11 @@ export class StreamService {
       notAfter: tls.leaf.notAfter,
       clientCertificates: tls.clientCa !== undefined,
     };
+  }
+
+  /** Live numbers for a scrape of the metrics. */
+  metrics(): StreamMetrics {
+    return streamMetrics(this.snapshot(), this.#latency.snapshot());
   }
 
   /** The status document. */

@@ -42,6 +42,7 @@ export class ClientQueue {
   #closed = false;
   #wake: (() => void) | undefined;
 
+  /** An empty queue bounded by `limits`. */
   constructor(limits: QueueLimits) {
     this.#limits = limits;
   }

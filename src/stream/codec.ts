@@ -3,7 +3,9 @@ import { utf8Length } from "./published_entry.ts";
 
 /** What a heartbeat may say about the server sending it. */
 export interface HeartbeatStats {
+  /** Clients of the server sending the heartbeat. */
   readonly activeClients: number;
+  /** Seconds since the process started. */
   readonly uptimeSeconds: number;
 }
 
@@ -13,6 +15,7 @@ export interface Gap {
   readonly reason: "evicted" | "restart";
   /** The first and last ids missed, when any entry of this run was. */
   readonly from?: string;
+  /** The last id missed. */
   readonly to?: string;
   /** How many entries of this run were missed. */
   readonly missed: number;
@@ -22,7 +25,9 @@ export interface Gap {
 
 /** What a transport knows of one client when greeting it. */
 export interface Greeting {
+  /** The client's id. */
   readonly clientId: string;
+  /** What the client missed, if it resumed from entries no longer kept. */
   readonly gap: Gap | undefined;
 }
 

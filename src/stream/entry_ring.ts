@@ -20,6 +20,7 @@ export class EntryRing {
   #start = 0;
   #bytes = 0;
 
+  /** An empty ring bounded by `limits`. */
   constructor(limits: RingLimits) {
     this.#limits = limits;
   }

@@ -3,11 +3,15 @@ import type { Hub } from "./hub.ts";
 
 /** What a server's heartbeat ticker needs. */
 export interface HeartbeatOptions {
+  /** The hub whose clients get heartbeats. */
   readonly hub: Hub;
   /** The codecs of the server's clients; each frames its own heartbeat. */
   readonly codecs: readonly Codec[];
+  /** Seconds between heartbeats. */
   readonly intervalSeconds: number;
+  /** The numbers a heartbeat may carry. */
   readonly stats: () => HeartbeatStats;
+  /** Stops the heartbeats. */
   readonly signal: AbortSignal;
 }
 

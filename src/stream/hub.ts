@@ -8,15 +8,19 @@ import { PublishedEntry } from "./published_entry.ts";
 
 /** Decides which entries a client receives (its filter); the hub calls it once per entry. */
 export interface EntryFilter {
+  /** Whether the client wants `entry`. */
   matches(entry: LogEntry): boolean;
 }
 
 /** Who is subscribing, and from where in the stream. */
 export interface SubscribeOptions {
+  /** The client's wire format. */
   readonly codec: Codec;
+  /** `address:port`, for status. */
   readonly remoteAddr: string;
   /** The authenticated user, token name or certificate subject, if any. */
   readonly identity?: string | undefined;
+  /** Bounds of the client's queue. */
   readonly limits: QueueLimits;
   /** The client's `Last-Event-ID`: the ring's entries after it are queued first. */
   readonly lastEventId?: string | undefined;
@@ -28,6 +32,7 @@ export interface SubscribeOptions {
   readonly afterSeq?: number | undefined;
   /** Without a usable `lastEventId` or `afterSeq`: start with the last this many entries (`tail=N`). */
   readonly tail?: number | undefined;
+  /** Which entries the client receives; all when absent. */
   readonly filter?: EntryFilter | undefined;
   /** How status shows the filter, e.g. `level=WARN grep=timeout`. */
   readonly filterDescription?: string | undefined;
@@ -35,11 +40,17 @@ export interface SubscribeOptions {
 
 /** Totals of one transport over every client it ever had: counters that never go down. */
 export interface TransportTotals {
+  /** Clients accepted. */
   connections: number;
+  /** Entries written to sockets. */
   entriesSent: number;
+  /** Bytes written to sockets. */
   bytesSent: number;
+  /** Entries dropped for full queues. */
   dropped: number;
+  /** Entries left out by clients' filters. */
   filtered: number;
+  /** Clients cut for staying full. */
   slowDisconnected: number;
 }
 
@@ -57,15 +68,23 @@ export interface HubOptions {
 
 /** One connected client of a hub. */
 export class Subscription {
+  /** A random id, shown in status and the `connected` event. */
   readonly id: string = crypto.randomUUID();
+  /** The client's wire format. */
   readonly codec: Codec;
+  /** `address:port`, for status. */
   readonly remoteAddr: string;
+  /** The authenticated identity, if any. */
   readonly identity: string | undefined;
+  /** When it connected. */
   readonly connectedAt: Date = new Date();
+  /** What is waiting to be written to it. */
   readonly queue: ClientQueue;
   /** What the client missed, when it resumed from entries no longer kept. */
   readonly gap: Gap | undefined;
+  /** Which entries it receives; all when absent. */
   readonly filter: EntryFilter | undefined;
+  /** How status shows the filter. */
   readonly filterDescription: string | undefined;
   /** Set by the transport: ends the connection now, even mid-write to a client that does not read. */
   onTerminate: (() => void) | undefined;
@@ -157,6 +176,7 @@ export class Hub {
   #seq = 0;
   #unserializable = 0;
 
+  /** A hub with no entries and no clients. */
   constructor(options: HubOptions) {
     this.#options = options;
     this.#ring = new EntryRing(options.ring);

@@ -5,14 +5,18 @@ import type { LogEntry } from "../entry/entry.ts";
  * many clients and transports receive it.
  */
 export class PublishedEntry {
+  /** The stream's sequence number. */
   readonly seq: number;
   /** The id clients see and resume from. */
   readonly id: string;
+  /** The entry itself. */
   readonly entry: LogEntry;
+  /** The entry serialized once. */
   readonly json: string;
   /** `performance.now()` when it was published, for the read-to-send latency. */
   readonly publishedAt: number;
 
+  /** An entry numbered `seq`, named `id`, serialized as `json`. */
   constructor(seq: number, id: string, entry: LogEntry, json: string, publishedAt: number) {
     this.seq = seq;
     this.id = id;

@@ -3,11 +3,13 @@ import type { Hub } from "./hub.ts";
 
 /** What a server's slow-client reaper needs. */
 export interface SlowClientOptions {
+  /** The hub whose clients are checked. */
   readonly hub: Hub;
   /** The codecs of the server's clients. */
   readonly codecs: readonly Codec[];
   /** A client whose queue has been full this long is disconnected (`slow_client_timeout_seconds`). */
   readonly timeoutSeconds: number;
+  /** Stops the checks. */
   readonly signal: AbortSignal;
 }
 

@@ -1,0 +1,169 @@
+/**
+ * One scrape: the live numbers of each stream turned into LogWisp's metric families
+ * (docs/operations.md "Metrics"), plus the process families.
+ *
+ * @module
+ */
+import { Exposition, type HistogramSnapshot } from "./exposition.ts";
+import {
+  BYTES_READ,
+  BYTES_SENT,
+  CLIENTS,
+  CONNECTIONS,
+  CONNECTIONS_REJECTED,
+  ENTRIES,
+  ENTRIES_DROPPED,
+  ENTRIES_SENT,
+  FILTERED_ENTRIES,
+  READ_ERRORS,
+  READ_TO_SEND,
+  ROTATIONS,
+  SLOW_CLIENTS_DISCONNECTED,
+  TRUNCATED_LINES,
+  WATCHED_FILES,
+} from "./families.ts";
+import { addProcessMetrics } from "./process_metrics.ts";
+
+/** Connections one listener refused, by reason. */
+export interface ListenerRefusals {
+  /** `http` or `tcp`: refusals come before a request says which transport it wants. */
+  readonly transport: string;
+  /** Refusals so far, by reason. */
+  readonly counts: ReadonlyMap<string, number>;
+}
+
+/** What one transport of a stream has done since start: counters that never go down. */
+export interface TransportCounts {
+  /** Clients accepted. */
+  readonly connections: number;
+  /** Entries written to clients. */
+  readonly entriesSent: number;
+  /** Bytes written to clients. */
+  readonly bytesSent: number;
+  /** Entries dropped for full queues. */
+  readonly dropped: number;
+  /** Clients cut for staying full. */
+  readonly slowDisconnected: number;
+}
+
+/** The live numbers of one stream a scrape reads. */
+export interface StreamMetrics {
+  /** The stream's name, its `stream` label. */
+  readonly stream: string;
+  /** Entries read. */
+  readonly entries: number;
+  /** Bytes read from the stream's files. */
+  readonly bytesRead: number;
+  /** Entries dropped by the stream's transforms. */
+  readonly filteredEntries: number;
+  /** Lines cut at `max_line_bytes`. */
+  readonly truncatedLines: number;
+  /** Failed opens and reads of followed files. */
+  readonly readErrors: number;
+  /** Rotations by reason, as label values (`inode_change`…). */
+  readonly rotations: Readonly<Record<string, number>>;
+  /** Watched files by state (`following`, `missing`, `duplicate`, `error`). */
+  readonly files: Readonly<Record<string, number>>;
+  /** The transports the stream serves (`sse`, `tcp`…): each gets samples, zeros included. */
+  readonly transports: readonly string[];
+  /** Connected clients, by transport. */
+  readonly clients: ReadonlyMap<string, number>;
+  /** What each transport has done since start. */
+  readonly totals: ReadonlyMap<string, TransportCounts>;
+  /** Refusals of the stream's own listeners. */
+  readonly refusals: readonly ListenerRefusals[];
+  /** Read-to-send latency of the stream's clients. */
+  readonly latency: HistogramSnapshot;
+}
+
+/** Everything one scrape reports. */
+export interface MetricsSources {
+  /** Every stream of the scrape. */
+  readonly streams: readonly StreamMetrics[];
+  /**
+   * Refusals of listeners that belong to no one stream (the router, `[metrics]`); their
+   * samples carry `stream=""`, which Prometheus reads as no stream.
+   */
+  readonly shared?: readonly ListenerRefusals[];
+}
+
+/** The exposition text of one scrape. */
+export async function collectMetrics(sources: MetricsSources): Promise<string> {
+  const exposition = new Exposition();
+  const latencies: HistogramSnapshot[] = [];
+  for (const stream of sources.streams) {
+    addStream(exposition, stream);
+    latencies.push(stream.latency);
+  }
+  addRefusals(exposition, "", sources.shared ?? []);
+  const latency = sumHistograms(latencies);
+  if (latency) exposition.add(READ_TO_SEND, {}, latency);
+  await addProcessMetrics(exposition);
+  return exposition.text();
+}
+
+function addStream(exposition: Exposition, metrics: StreamMetrics): void {
+  const { stream } = metrics;
+  exposition
+    .add(ENTRIES, { stream }, metrics.entries)
+    .add(BYTES_READ, { stream }, metrics.bytesRead)
+    .add(FILTERED_ENTRIES, { stream }, metrics.filteredEntries)
+    .add(TRUNCATED_LINES, { stream }, metrics.truncatedLines)
+    .add(READ_ERRORS, { stream }, metrics.readErrors);
+  for (const [reason, count] of Object.entries(metrics.rotations)) {
+    exposition.add(ROTATIONS, { stream, reason }, count);
+  }
+  for (const [state, count] of Object.entries(metrics.files)) {
+    exposition.add(WATCHED_FILES, { stream, state }, count);
+  }
+  let slow = 0;
+  const transports = new Set([...metrics.transports, ...metrics.totals.keys()]);
+  for (const transport of transports) {
+    const totals = metrics.totals.get(transport);
+    slow += totals?.slowDisconnected ?? 0;
+    exposition
+      .add(CLIENTS, { stream, transport }, metrics.clients.get(transport) ?? 0)
+      .add(CONNECTIONS, { stream, transport }, totals?.connections ?? 0)
+      .add(ENTRIES_SENT, { stream, transport }, totals?.entriesSent ?? 0)
+      .add(BYTES_SENT, { stream, transport }, totals?.bytesSent ?? 0)
+      .add(ENTRIES_DROPPED, { stream, transport }, totals?.dropped ?? 0);
+  }
+  exposition.add(SLOW_CLIENTS_DISCONNECTED, { stream }, slow);
+  addRefusals(exposition, stream, metrics.refusals);
+}
+
+function addRefusals(
+  exposition: Exposition,
+  stream: string,
+  refusals: readonly ListenerRefusals[],
+): void {
+  // Two listeners of one transport (the router and `[metrics]`) add up to one series.
+  const sums = new Map<string, { transport: string; reason: string; count: number }>();
+  for (const { transport, counts } of refusals) {
+    for (const [reason, count] of counts) {
+      const key = `${transport} ${reason}`;
+      const sum = sums.get(key);
+      if (sum) sum.count += count;
+      else sums.set(key, { transport, reason, count });
+    }
+  }
+  for (const { transport, reason, count } of sums.values()) {
+    exposition.add(CONNECTIONS_REJECTED, { stream, transport, reason }, count);
+  }
+}
+
+/** The bucket-wise sum of histograms with the same bounds; undefined for none. */
+export function sumHistograms(
+  snapshots: readonly HistogramSnapshot[],
+): HistogramSnapshot | undefined {
+  const [first, ...rest] = snapshots;
+  if (first === undefined) return undefined;
+  const buckets = first.buckets.map((bucket) => ({ ...bucket }));
+  let { count, sum } = first;
+  for (const snapshot of rest) {
+    snapshot.buckets.forEach((bucket, i) => buckets[i]!.count += bucket.count);
+    count += snapshot.count;
+    sum += snapshot.sum;
+  }
+  return { buckets, count, sum };
+}
