@@ -1,16 +1,15 @@
 /**
- * The web viewer in headless Chromium, against a server that speaks LogWisp's SSE wire
- * format. Each scenario takes a {@linkcode Backend}: today the fake server from
- * `src/viewer/testdata`, which can also inject gaps; the real CLI fits the same interface
- * (push = append lines to a followed file, restart = stop and start the process).
+ * The web viewer (README "Viewer") in headless Chromium, served by the real CLI: entries
+ * are JSON lines appended to the files a stream follows, a restart is a real stop and start
+ * on the same port, and LogWisp runs with `--allow-read` of its temporary directory only,
+ * so the page needs nothing from disk beyond the program itself.
  *
  * @module
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import type { Level } from "../src/entry/entry.ts";
 import { tempDir, waitFor, within } from "../src/_test_utils.ts";
-import { FakeStreamServer, type TestEntry } from "../src/viewer/testdata/fake_stream_server.ts";
-import { indexResponse } from "../src/viewer/viewer_page.ts";
 import {
   hasChromium,
   type HeadlessBrowser,
@@ -18,28 +17,165 @@ import {
   type OpenOptions,
   type RecordedPage,
 } from "./_browser.ts";
+import { freePort, getJson, type LogWisp, startLogWisp } from "./_logwisp.ts";
 
-/** What a scenario needs of a LogWisp: its viewer, and a way to feed and restart it. */
-interface Backend extends AsyncDisposable {
-  /** The viewer page of the stream under test. */
-  readonly viewerUrl: string;
-  /** Makes `entries` reach the stream (in order), each with `source` `app.log` unless given. */
-  push(entries: readonly TestEntry[]): Promise<void>;
-  /** Stops the server (clients get `disconnect`) and starts it again on the same port. */
-  restart(): Promise<void>;
+/** What a test writes: one JSON line in `source` (`app.log` unless given). */
+interface TestEntry {
+  readonly level?: Level;
+  readonly message: string;
+  readonly fields?: Readonly<Record<string, unknown>>;
+  /** The entry's time; the time it is read when absent. */
+  readonly time?: string;
+  readonly source?: string;
 }
 
-function fakeBackend(): Backend {
-  const server = FakeStreamServer.start();
-  return {
-    viewerUrl: `${server.origin}/`,
-    push: (entries) => Promise.resolve(server.push(entries)),
-    restart: () => server.restart(),
-    [Symbol.asyncDispose]: () => server[Symbol.asyncDispose](),
-  };
+const SOURCES = ["app.log", "system.log"];
+
+/** A stream named `name` following `app.log` and `system.log` in `dir`, JSON heartbeats on. */
+function streamTable(dir: string, name: string, port: number): string {
+  const targets = SOURCES.map((file) => `{ path = "${join(dir, name, file)}", is_file = true }`);
+  return `
+[[streams]]
+name = "${name}"
+[streams.monitor]
+check_interval_ms = 50
+targets = [${targets.join(", ")}]
+[streams.httpserver]
+enabled = true
+host = "127.0.0.1"
+port = ${port}
+[streams.httpserver.heartbeat]
+enabled = true
+interval_seconds = 1
+format = "json"
+`;
 }
 
-type Scenario = (browser: HeadlessBrowser, backend: Backend) => Promise<void>;
+/**
+ * The real CLI for the viewer: `push` appends JSON lines to the stream's files, waiting for
+ * LogWisp to have read one file before writing to the other so that entries keep their
+ * order; `stop` and `start` restart it on the same port.
+ */
+class CliBackend implements AsyncDisposable {
+  readonly origin: string;
+  /** Whether the streams are served through the router. */
+  readonly router: boolean;
+  readonly #dir: { path: string } & AsyncDisposable;
+  readonly #config: string;
+  readonly #streams: readonly string[];
+  #logwisp: LogWisp | undefined;
+  /** Entries written to each stream since the current run started. */
+  readonly #written = new Map<string, number>();
+  readonly #lastSource = new Map<string, string>();
+
+  private constructor(
+    dir: { path: string } & AsyncDisposable,
+    port: number,
+    streams: readonly string[],
+    router: boolean,
+  ) {
+    this.#dir = dir;
+    this.#streams = streams;
+    this.origin = `http://127.0.0.1:${port}`;
+    this.#config = join(dir.path, "logwisp.toml");
+    this.router = router;
+  }
+
+  /** LogWisp serving `streams` (each on its own port, or all through the router). */
+  static async start(
+    options: { streams?: readonly string[]; router?: boolean } = {},
+  ): Promise<CliBackend> {
+    const { streams = ["app"], router = false } = options;
+    const dir = await tempDir("logwisp_viewer_");
+    const port = freePort();
+    const backend = new CliBackend(dir, port, streams, router);
+    try {
+      let toml = router ? `[router]\nport = ${port}\nhost = "127.0.0.1"\n` : "";
+      for (const [i, name] of streams.entries()) {
+        await Deno.mkdir(join(dir.path, name));
+        for (const file of SOURCES) await Deno.writeTextFile(join(dir.path, name, file), "");
+        toml += streamTable(dir.path, name, i === 0 ? port : freePort());
+      }
+      await Deno.writeTextFile(backend.#config, toml);
+      await backend.start();
+    } catch (error) {
+      await backend[Symbol.asyncDispose]();
+      throw error;
+    }
+    return backend;
+  }
+
+  /** Where a stream's endpoints are: `/app` through the router, `` on its own server. */
+  prefix(stream = this.#streams[0]!): string {
+    return this.router ? `/${stream}` : "";
+  }
+
+  /** The viewer page of `stream` (the first stream unless given). */
+  viewerUrl(stream = this.#streams[0]!): string {
+    return `${this.origin}${this.prefix(stream)}/`;
+  }
+
+  /** The stream's status document. */
+  status(stream = this.#streams[0]!): Promise<Record<string, unknown>> {
+    return getJson(`${this.origin}${this.prefix(stream)}/status`);
+  }
+
+  /** Appends `entries` (in order) to the stream's files. */
+  async push(entries: readonly TestEntry[], stream = this.#streams[0]!): Promise<void> {
+    let at = 0;
+    while (at < entries.length) {
+      const source = entries[at]!.source ?? "app.log";
+      let end = at;
+      let text = "";
+      for (; end < entries.length && (entries[end]!.source ?? "app.log") === source; end++) {
+        const { level, message, fields, time } = entries[end]!;
+        text += JSON.stringify({ time, level, msg: message, ...fields }) + "\n";
+      }
+      const previous = this.#lastSource.get(stream);
+      if (previous !== undefined && previous !== source) await this.#counted(stream);
+      await Deno.writeTextFile(join(this.#dir.path, stream, source), text, { append: true });
+      this.#written.set(stream, (this.#written.get(stream) ?? 0) + end - at);
+      this.#lastSource.set(stream, source);
+      at = end;
+    }
+  }
+
+  /** Waits until LogWisp has read every entry written to `stream`. */
+  async #counted(stream: string): Promise<void> {
+    const written = this.#written.get(stream) ?? 0;
+    await waitFor(async () => {
+      const { monitor } = await this.status(stream) as { monitor: { total_entries: number } };
+      return monitor.total_entries >= written;
+    }, { intervalMs: 20, message: `LogWisp to read ${written} entries of "${stream}"` });
+  }
+
+  /** Starts LogWisp, allowed to read its temporary directory only. */
+  async start(): Promise<void> {
+    this.#written.clear();
+    this.#lastSource.clear();
+    this.#logwisp = await startLogWisp(
+      ["--config", this.#config, "--quiet", ...(this.router ? ["--router"] : [])],
+      { permissions: [`--allow-read=${this.#dir.path}`, "--allow-net"] },
+    );
+  }
+
+  /** Stops LogWisp (its clients get `disconnect`); it must exit 0. */
+  async stop(): Promise<void> {
+    const exit = await this.#logwisp?.stop();
+    this.#logwisp = undefined;
+    assert.equal(exit?.code, 0);
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    try {
+      await this.#logwisp?.[Symbol.asyncDispose]();
+    } finally {
+      await this.#dir[Symbol.asyncDispose]();
+    }
+  }
+}
+
+type Scenario = (browser: HeadlessBrowser, backend: CliBackend) => Promise<void>;
 
 const LINE_CAP = 5000;
 const DOCS = new URL("../docs/", import.meta.url);
@@ -87,7 +223,7 @@ async function until(
   try {
     await waitFor(check, { timeoutMs, intervalMs: 25, message: what });
   } catch (error) {
-    const state = await connectionState(page).catch(() => "?");
+    const state = await text(page, "#state").catch(() => "?");
     const messages = JSON.stringify(await shown(page).catch(() => [])).slice(0, 400);
     throw new Error(`${(error as Error).message}; page: ${state} ${messages}`);
   }
@@ -120,15 +256,24 @@ const SAMPLE: TestEntry[] = [
   { level: "ERROR", message: "Request TIMEOUT while calling payments", source: "system.log" },
 ];
 
+const TIMEOUTS = SAMPLE.filter((entry) => /timeout/i.test(entry.message)).map((entry) =>
+  entry.message
+);
+
 const scenarios: Record<string, Scenario> = {
   async "loads from its own origin only, without errors, and shows entries as text"(
     browser,
     backend,
   ) {
-    await using page = await openViewer(browser, backend.viewerUrl);
+    await using page = await openViewer(browser, backend.viewerUrl());
     const hostile = `<img src=x onerror="document.title='pwned'"><script>alert(1)</script>`;
     await backend.push([...SAMPLE, { level: "WARN", message: hostile }]);
     await until(page, async () => (await rows(page)).length === SAMPLE.length + 1, "all rows");
+    // Heartbeats (every second) never become rows.
+    await until(page, async () => {
+      const { server } = await backend.status() as { server: { uptime_seconds: number } };
+      return server.uptime_seconds >= 2;
+    }, "a heartbeat or two");
     const shownRows = await rows(page);
     assert.deepEqual(shownRows.map((row) => row.message), [
       ...SAMPLE.map((entry) => entry.message),
@@ -137,6 +282,10 @@ const scenarios: Record<string, Scenario> = {
     assert.deepEqual(
       shownRows.map((row) => row.level),
       [...SAMPLE.map((entry) => entry.level ?? ""), "WARN"],
+    );
+    assert.deepEqual(
+      shownRows.map((row) => row.source),
+      [...SAMPLE.map((entry) => entry.source ?? "app.log"), "app.log"],
     );
     assert.equal(await page.page.$$eval("#rows img, #rows script", (found) => found.length), 0);
     assert.equal(await page.page.title(), "app · LogWisp");
@@ -163,13 +312,14 @@ const scenarios: Record<string, Scenario> = {
     );
     assert.equal(await page.page.$eval(".row .fx", (b) => b.getAttribute("aria-expanded")), "true");
 
-    const origin = new URL(backend.viewerUrl).origin;
     const elsewhere = page.requests.filter((request) =>
-      !request.url.startsWith("data:") && new URL(request.url).origin !== origin
+      !request.url.startsWith("data:") && new URL(request.url).origin !== backend.origin
     );
     assert.deepEqual(elsewhere, [], "requests to another origin");
     const [stream] = streamRequests(page);
+    assert.equal(new URL(stream!.url).pathname, "/stream");
     assert.equal(new URL(stream!.url).searchParams.get("tail"), "200");
+    assert.equal(await page.page.$eval("#status-link", (a) => a.getAttribute("href")), "/status");
 
     // Every control has an accessible name.
     const snapshot = await page.page.accessibility.snapshot({ interestingOnly: false });
@@ -183,11 +333,8 @@ const scenarios: Record<string, Scenario> = {
     assert.deepEqual(unnamed, [], "controls without an accessible name");
   },
 
-  async "level chips, source pills and the filter hide and show the right rows"(
-    browser,
-    backend,
-  ) {
-    await using page = await openViewer(browser, backend.viewerUrl);
+  async "level chips and source pills hide and show the right rows"(browser, backend) {
+    await using page = await openViewer(browser, backend.viewerUrl());
     await backend.push(SAMPLE);
     await until(page, async () => (await rows(page)).length === SAMPLE.length, "all rows");
 
@@ -211,89 +358,34 @@ const scenarios: Record<string, Scenario> = {
     );
     await pill!.click();
     assert.equal((await shown(page)).length, SAMPLE.length);
-
-    // The filter applies at once in the page, then reaches the server and the URL.
-    const timeouts = SAMPLE.filter((entry) => /timeout/i.test(entry.message))
-      .map((entry) => entry.message);
-    await page.page.type("#filter", "timeout");
-    await until(
-      page,
-      async () => JSON.stringify(await shown(page)) === JSON.stringify(timeouts),
-      "only the matching rows",
-    );
-    assert.deepEqual(
-      (await rows(page)).filter((row) => !row.hidden).map((row) => row.marks),
-      [["timeout"], ["TIMEOUT"]],
-    );
-    await until(
-      page,
-      async () =>
-        streamRequests(page).some((request) => {
-          const params = new URL(request.url).searchParams;
-          return params.get("grep") === "timeout" && params.get("icase") === "1" &&
-            params.get("tail") === "200";
-        }) && await connectionState(page) === "connected",
-      "a stream request with grep=timeout",
-    );
-    assert.equal(new URL(page.page.url()).search, "?q=timeout");
-    // The view started over with what the server sends for the filter.
-    await until(
-      page,
-      async () =>
-        JSON.stringify((await rows(page)).map((row) => row.message)) ===
-          JSON.stringify(timeouts),
-      "the server's matching entries only",
-    );
-
-    // Esc clears the filter everywhere.
-    await page.page.keyboard.press("Escape");
-    await until(
-      page,
-      async () => (await rows(page)).length === SAMPLE.length,
-      "every row back after Esc",
-    );
-    assert.equal(new URL(page.page.url()).search, "");
-    assert.equal(new URL(streamRequests(page).at(-1)!.url).searchParams.get("grep"), null);
-
-    // A pattern the server refuses is shown, not retried in a loop.
-    await page.page.click("#regex");
-    await page.page.focus("#filter");
-    await page.page.keyboard.type("(a)\\1");
-    await until(
-      page,
-      async () => (await text(page, "#filter-error")).includes("backreferences are not supported"),
-      "the server's message",
-    );
-    assert.equal(await connectionState(page), "disconnected");
-    assert.equal(await page.page.$eval("#filter", (e) => e.getAttribute("aria-invalid")), "true");
-    const refused = () =>
-      streamRequests(page).filter((request) =>
-        new URL(request.url).searchParams.get("grep") === "(a)\\1"
-      ).length;
-    assert.equal(refused(), 1);
-    await page.page.keyboard.press("Backspace");
-    await page.page.keyboard.press("Backspace");
-    await until(page, async () => await connectionState(page) === "connected", "reconnected");
-    assert.equal(refused(), 1);
-    assert.equal(await page.page.$eval("#filter", (e) => e.getAttribute("aria-invalid")), "false");
   },
 
-  async "a shared URL opens with its filter"(browser, backend) {
-    await backend.push(SAMPLE);
-    await using page = await openViewer(browser, backend.viewerUrl, {
+  async "a shared URL opens with its filter, sent as grep, and marks the matches"(
+    browser,
+    backend,
+  ) {
+    await using page = await openViewer(browser, backend.viewerUrl(), {
       query: "?q=dis%5Bk%5D&regex=1",
     });
     assert.equal(await page.page.$eval("#filter", (e) => e.value), "dis[k]");
-    assert.equal(new URL(streamRequests(page)[0]!.url).searchParams.get("grep"), "dis[k]");
-    await until(page, async () => (await rows(page)).length === 1, "the one matching row");
-    assert.deepEqual((await rows(page))[0]!.marks, ["Disk"]);
+    const params = new URL(streamRequests(page)[0]!.url).searchParams;
+    assert.equal(params.get("grep"), "dis[k]");
+    assert.equal(params.get("icase"), "1");
+    // Whether or not the server filters, the page shows the matching entries only.
+    await backend.push(SAMPLE);
+    await until(
+      page,
+      async () => JSON.stringify(await shown(page)) === JSON.stringify([SAMPLE[2]!.message]),
+      "the one matching row",
+    );
+    assert.deepEqual((await rows(page)).find((row) => !row.hidden)!.marks, ["Disk"]);
   },
 
   async "pause counts what arrives and shows it on resume; clear empties the page"(
     browser,
     backend,
   ) {
-    await using page = await openViewer(browser, backend.viewerUrl);
+    await using page = await openViewer(browser, backend.viewerUrl());
     await backend.push(SAMPLE.slice(0, 2));
     await until(page, async () => (await rows(page)).length === 2, "two rows");
     await page.page.keyboard.press("Space");
@@ -316,7 +408,7 @@ const scenarios: Record<string, Scenario> = {
     browser,
     backend,
   ) {
-    await using page = await openViewer(browser, backend.viewerUrl);
+    await using page = await openViewer(browser, backend.viewerUrl());
     const many = Array.from({ length: 300 }, (_, i) => ({
       message: `line ${i}`,
       time: "2024-03-05T06:07:08.123456Z",
@@ -353,36 +445,43 @@ const scenarios: Record<string, Scenario> = {
     browser,
     backend,
   ) {
-    await using page = await openViewer(browser, backend.viewerUrl);
+    await using page = await openViewer(browser, backend.viewerUrl());
     await backend.push(SAMPLE.slice(0, 3));
     await until(page, async () => (await rows(page)).length === 3, "three rows");
     const lastId = await page.page.$eval("#state", (e) => e.dataset.lastId);
     assert.ok(lastId, "the page shows the last entry's id");
     const before = streamRequests(page).length;
-    await backend.restart();
+
+    await backend.stop();
     await until(
       page,
-      async () => ["reconnecting", "disconnected"].includes(await connectionState(page)),
-      "the page noticing",
+      async () => (await text(page, "#state")).includes("the server shut down"),
+      "the page telling why",
     );
+    assert.notEqual(await connectionState(page), "connected");
+    await backend.start();
     await until(
       page,
       async () =>
         streamRequests(page).length > before && await connectionState(page) === "connected",
       "reconnected",
-      15_000,
+      20_000,
     );
     const resumed = streamRequests(page).at(-1)!;
-    assert.equal(resumed.headers["last-event-id"], lastId, "Last-Event-ID on reconnect");
+    const sent = resumed.headers["last-event-id"] ??
+      new URL(resumed.url).searchParams.get("last_event_id");
+    assert.equal(sent, lastId, "Last-Event-ID on reconnect");
+    // The new run cannot resume the old one's ids: it says so instead of skipping silently.
     await until(page, () => page.page.$eval(".gap-row", () => true).catch(() => false), "gap");
-    assert.match(await text(page, ".gap-row"), /were missed/);
-    assert.match(await text(page, "#notice"), /were missed/);
+    assert.match(await text(page, ".gap-row"), /missed/);
+    assert.match(await text(page, "#notice"), /missed/);
     await backend.push(SAMPLE.slice(3, 5));
     await until(page, async () => (await rows(page)).length === 5, "the new run's rows");
+    assert.deepEqual(page.pageErrors, []);
   },
 
   async "20,000 entries at 5,000/s leave at most the line cap of rows"(browser, backend) {
-    await using page = await openViewer(browser, backend.viewerUrl);
+    await using page = await openViewer(browser, backend.viewerUrl());
     // Long tasks and the most rows at any frame, recorded by the page itself.
     await page.page.$eval("#rows", (rowsElement) => {
       const window = rowsElement.ownerDocument.defaultView;
@@ -416,7 +515,7 @@ const scenarios: Record<string, Scenario> = {
     const perBatch = 100;
     const batchMs = (perBatch / 5000) * 1000;
     const start = performance.now();
-    // Sampled beside the sender, so a busy page never delays what is sent.
+    // Sampled beside the writer, so a busy page never delays what is written.
     let sending = true;
     const sampling = (async () => {
       while (sending) {
@@ -426,14 +525,19 @@ const scenarios: Record<string, Scenario> = {
         await new Promise((resolve) => setTimeout(resolve, 250));
       }
     })();
-    for (let sent = 0; sent < total; sent += perBatch) {
-      const due = start + (sent / perBatch) * batchMs;
-      await new Promise((resolve) => setTimeout(resolve, Math.max(0, due - performance.now())));
-      await backend.push(Array.from({ length: perBatch }, (_, i): TestEntry => ({
-        level: (["INFO", "DEBUG", "WARN", "ERROR"] as const)[(sent + i) % 4]!,
-        message: `burst entry ${sent + i} ${"x".repeat((sent + i) % 120)}`,
-        ...((sent + i) % 10 === 0 && { fields: { n: sent + i, path: "/api/items" } }),
-      })));
+    try {
+      for (let sent = 0; sent < total; sent += perBatch) {
+        const due = start + (sent / perBatch) * batchMs;
+        await new Promise((resolve) => setTimeout(resolve, Math.max(0, due - performance.now())));
+        await backend.push(Array.from({ length: perBatch }, (_, i): TestEntry => ({
+          level: (["INFO", "DEBUG", "WARN", "ERROR"] as const)[(sent + i) % 4]!,
+          message: `burst entry ${sent + i} ${"x".repeat((sent + i) % 120)}`,
+          ...((sent + i) % 10 === 0 && { fields: { n: sent + i, path: "/api/items" } }),
+        })));
+      }
+    } finally {
+      sending = false;
+      await sampling;
     }
     const sentMs = performance.now() - start;
     await until(
@@ -450,8 +554,6 @@ const scenarios: Record<string, Scenario> = {
       30_000,
     );
     const shownMs = performance.now() - start;
-    sending = false;
-    await sampling;
     const probe: { longestTask: number; longTasks: number; maxRows: number } = await page.page
       .$eval("body", (body) => body.ownerDocument.defaultView.logwispProbe);
     await cdp.send("HeapProfiler.collectGarbage");
@@ -460,19 +562,21 @@ const scenarios: Record<string, Scenario> = {
     const rowCount = await page.page.$eval("#rows", (e) => e.querySelectorAll(".row").length);
     assert.equal(rowCount, LINE_CAP);
     assert.ok(probe.maxRows <= LINE_CAP, `${probe.maxRows} rows at one point`);
+    const { monitor } = await backend.status() as { monitor: { dropped_entries: number } };
     const mib = (sizes: { js: number; dom: number }) =>
       `${sizes.js.toFixed(1)} MiB JS + ${sizes.dom.toFixed(1)} MiB DOM`;
     // deno-lint-ignore no-console
     console.log(
-      `burst: ${total} entries sent in ${sentMs.toFixed(0)} ms, the last shown after ` +
+      `burst: ${total} entries written in ${sentMs.toFixed(0)} ms, the last shown after ` +
         `${shownMs.toFixed(0)} ms; ${rowCount} rows (at most ${probe.maxRows} in any frame); ` +
         `heap ${mib(heapBefore)} before, peak ${mib(heapPeak)}, ${mib(heapAfter)} after GC; ` +
-        `longest task ${probe.longestTask.toFixed(0)} ms (${probe.longTasks} tasks over 50 ms)`,
+        `longest task ${probe.longestTask.toFixed(0)} ms (${probe.longTasks} tasks over 50 ms); ` +
+        `${monitor.dropped_entries} dropped for the page`,
     );
   },
 
   async "copy and download give the lines shown as NDJSON"(browser, backend) {
-    await using page = await openViewer(browser, backend.viewerUrl);
+    await using page = await openViewer(browser, backend.viewerUrl());
     await backend.push(SAMPLE);
     await until(page, async () => (await rows(page)).length === SAMPLE.length, "all rows");
     await page.page.click("#levels .chip-ERROR");
@@ -484,8 +588,7 @@ const scenarios: Record<string, Scenario> = {
       return ndjson.trimEnd().split("\n").map((line) => JSON.parse(line).message);
     };
 
-    const origin = new URL(backend.viewerUrl).origin;
-    await browser.browser.defaultBrowserContext().overridePermissions(origin, [
+    await browser.browser.defaultBrowserContext().overridePermissions(backend.origin, [
       "clipboard-read",
       "clipboard-sanitized-write",
     ]);
@@ -521,16 +624,22 @@ const scenarios: Record<string, Scenario> = {
 
   async "light and dark themes follow the system setting"(browser, backend) {
     // Fixed times in a fixed zone: the screenshots change only when the page does.
-    await backend.push(SAMPLE.map((entry, i) => ({
+    const sample = SAMPLE.map((entry, i) => ({
       ...entry,
       time: `2026-12-02T09:30:${String(i * 3).padStart(2, "0")}.${String(123456 + i * 7919)}Z`,
-    })));
+    }));
     const backgrounds: string[] = [];
     for (const colorScheme of ["light", "dark"] as const) {
-      await using page = await openViewer(browser, backend.viewerUrl, {
+      if (colorScheme === "dark") {
+        // A new run, so that the second page does not get the first one's entries as its tail.
+        await backend.stop();
+        await backend.start();
+      }
+      await using page = await openViewer(browser, backend.viewerUrl(), {
         colorScheme,
         timezone: "UTC",
       });
+      await backend.push(sample);
       await until(page, async () => (await rows(page)).length === SAMPLE.length, "all rows");
       await page.page.click(".row .fx");
       await page.page.mouse.move(600, 690);
@@ -547,6 +656,82 @@ const scenarios: Record<string, Scenario> = {
     }
     assert.match(backgrounds[0]!, /rgb\(255, 255, 255\)/);
     assert.match(backgrounds[1]!, /rgb\(13, 17, 23\)/);
+  },
+};
+
+/**
+ * What needs the server's own filters (`grep`, `tail`): the view starts over with what the
+ * server sends for a filter, and a pattern the server refuses is shown, not retried.
+ */
+const serverFilterScenarios: Record<string, Scenario> = {
+  async "the filter applies at once, then reaches the server and the URL; Esc clears it"(
+    browser,
+    backend,
+  ) {
+    // Written before the page opens: only `tail` brings them.
+    await backend.push(SAMPLE);
+    await using page = await openViewer(browser, backend.viewerUrl());
+    await until(page, async () => (await rows(page)).length === SAMPLE.length, "the tail");
+
+    await page.page.type("#filter", "timeout");
+    await until(
+      page,
+      async () => JSON.stringify(await shown(page)) === JSON.stringify(TIMEOUTS),
+      "only the matching rows",
+    );
+    await until(
+      page,
+      async () =>
+        streamRequests(page).some((request) => {
+          const params = new URL(request.url).searchParams;
+          return params.get("grep") === "timeout" && params.get("icase") === "1" &&
+            params.get("tail") === "200";
+        }) && await connectionState(page) === "connected",
+      "a stream request with grep=timeout",
+    );
+    assert.equal(new URL(page.page.url()).search, "?q=timeout");
+    // The view started over with what the server sends for the filter.
+    await until(
+      page,
+      async () =>
+        JSON.stringify((await rows(page)).map((row) => row.message)) ===
+          JSON.stringify(TIMEOUTS),
+      "the server's matching entries only",
+    );
+    assert.deepEqual((await rows(page)).map((row) => row.marks), [["timeout"], ["TIMEOUT"]]);
+
+    await page.page.keyboard.press("Escape");
+    await until(
+      page,
+      async () => (await rows(page)).length === SAMPLE.length,
+      "every row back after Esc",
+    );
+    assert.equal(new URL(page.page.url()).search, "");
+    assert.equal(new URL(streamRequests(page).at(-1)!.url).searchParams.get("grep"), null);
+  },
+
+  async "a pattern the server refuses is shown, not retried in a loop"(browser, backend) {
+    await using page = await openViewer(browser, backend.viewerUrl());
+    await page.page.click("#regex");
+    await page.page.focus("#filter");
+    await page.page.keyboard.type("(a)\\1");
+    await until(
+      page,
+      async () => (await text(page, "#filter-error")).includes("backreferences"),
+      "the server's message",
+    );
+    assert.equal(await connectionState(page), "disconnected");
+    assert.equal(await page.page.$eval("#filter", (e) => e.getAttribute("aria-invalid")), "true");
+    const refused = () =>
+      streamRequests(page).filter((request) =>
+        new URL(request.url).searchParams.get("grep") === "(a)\\1"
+      ).length;
+    assert.equal(refused(), 1);
+    await page.page.keyboard.press("Backspace");
+    await page.page.keyboard.press("Backspace");
+    await until(page, async () => await connectionState(page) === "connected", "reconnected");
+    assert.equal(refused(), 1);
+    assert.equal(await page.page.$eval("#filter", (e) => e.getAttribute("aria-invalid")), "false");
   },
 };
 
@@ -575,70 +760,69 @@ async function distinctColours(browser: HeadlessBrowser, png: Uint8Array): Promi
   }, dataUrl);
 }
 
+/** Whether this LogWisp filters on the server: an unknown level is then a `400`. */
+async function filtersOnServer(backend: CliBackend): Promise<boolean> {
+  const response = await fetch(`${backend.origin}${backend.prefix()}/stream?level=NOPE`);
+  await response.body?.cancel();
+  return response.status === 400;
+}
+
 Deno.test({
-  name: "web viewer in headless Chromium",
+  name: "web viewer in headless Chromium, served by the CLI",
   ignore: !hasChromium,
   fn: async (t) => {
     await using browser = await launchBrowser();
     for (const [name, scenario] of Object.entries(scenarios)) {
       await t.step(name, async () => {
-        await using backend = fakeBackend();
+        await using backend = await CliBackend.start();
         await scenario(browser, backend);
       });
     }
-    await t.step("heartbeats, a dropped stream, a gap and a disconnect (fake server)", async () => {
-      await using server = FakeStreamServer.start();
-      await using page = await openViewer(browser, `${server.origin}/`);
-      server.push(SAMPLE.slice(0, 2));
-      server.heartbeat();
-      server.push(SAMPLE.slice(2, 3));
-      await until(page, async () => (await rows(page)).length === 3, "three rows, no heartbeat");
+    const filters = await (async () => {
+      await using backend = await CliBackend.start();
+      return await filtersOnServer(backend);
+    })();
+    for (const [name, scenario] of Object.entries(serverFilterScenarios)) {
+      await t.step({
+        name,
+        ignore: !filters,
+        fn: async () => {
+          await using backend = await CliBackend.start();
+          await scenario(browser, backend);
+        },
+      });
+    }
 
-      // A stream cut without a word resumes after the last entry, with nothing missed.
-      server.drop();
-      await until(
-        page,
-        async () => server.requests.length === 2 && await connectionState(page) === "connected",
-        "reconnected",
-      );
-      assert.equal(server.requests[1]!.lastEventId, "1-3");
-      server.push(SAMPLE.slice(3, 4));
-      await until(page, async () => (await rows(page)).length === 4, "four rows");
-      assert.equal(await page.page.$("#rows .gap-row"), null);
-
-      server.gap("1-5", "1-9");
-      await until(page, async () => (await page.page.$("#rows .gap-row")) !== null, "gap row");
-      assert.match(await text(page, "#notice"), /1-5 to 1-9 were missed/);
-      assert.equal(
-        await text(page, "#rows .gap-row"),
-        "Entries 1-5 to 1-9 were missed: the server no longer had them",
-      );
-
-      server.disconnect("slow_client");
-      await until(
-        page,
-        async () => (await text(page, "#state")).includes("slow client"),
-        "the reason shown",
-      );
-      assert.deepEqual(page.pageErrors, []);
-    });
-    await t.step("the router's index page links to every stream's viewer", async () => {
-      const streams = [
-        { name: "app", viewerPath: "/app/", streamPath: "/app/stream" },
-        { name: "system", viewerPath: "/system/", streamPath: "/system/stream" },
-      ];
-      await using server = Deno.serve(
-        { hostname: "127.0.0.1", port: 0, onListen: () => {} },
-        (request) => indexResponse(request, streams),
-      );
-      await using page = await browser.open(`http://127.0.0.1:${server.addr.port}/`);
-      const links = await page.page.$$eval(
+    await t.step("router mode: an index links to every stream's viewer at /{name}/", async () => {
+      await using backend = await CliBackend.start({ streams: ["app", "system"], router: true });
+      await using index = await browser.open(`${backend.origin}/`);
+      const links = await index.page.$$eval(
         ".streams a",
         (found) => found.map((link) => [link.textContent, link.getAttribute("href")]),
       );
-      assert.deepEqual(links, streams.map((stream) => [stream.name, stream.viewerPath]));
-      assert.deepEqual(page.consoleErrors, []);
-      assert.deepEqual(page.requests.map((request) => request.type), ["document"]);
+      assert.deepEqual(links, [["app", "/app/"], ["system", "/system/"]]);
+      assert.deepEqual(index.consoleErrors, []);
+      assert.deepEqual(index.requests.map((request) => request.type), ["document"]);
+
+      await Promise.all([
+        index.page.waitForNavigation(),
+        index.page.click('.streams a[href="/system/"]'),
+      ]);
+      await until(index, async () => await connectionState(index) === "connected", "connected");
+      assert.equal(await index.page.title(), "system · LogWisp");
+      assert.equal(new URL(streamRequests(index)[0]!.url).pathname, "/system/stream");
+      await backend.push([{ level: "INFO", message: "through the router" }], "system");
+      await backend.push([{ level: "INFO", message: "not for this page" }], "app");
+      await until(
+        index,
+        async () => JSON.stringify(await shown(index)) === '["through the router"]',
+        "the system stream's entry",
+      );
+      assert.equal(
+        await index.page.$eval("#status-link", (a) => a.getAttribute("href")),
+        "/system/status",
+      );
+      assert.deepEqual(index.pageErrors, []);
     });
   },
 });

@@ -4,6 +4,7 @@ import type { Hub } from "../stream/hub.ts";
 import type { HttpHandler } from "./http_server.ts";
 import { byMethod, corsHeaders, jsonResponse, notFoundResponse } from "./responses.ts";
 import { sseResponse } from "./sse.ts";
+import { streamViewer } from "../viewer/viewer_routes.ts";
 
 /** What a stream's HTTP endpoints serve. */
 export interface StreamHandlerOptions {
@@ -21,14 +22,16 @@ export interface StreamHandlerOptions {
 }
 
 /**
- * `{stream_path}` (SSE) and `{status_path}` (JSON) of one stream, with `HEAD`, `OPTIONS`,
- * `405` and `404`. Only the request's path picks the endpoint.
+ * `{stream_path}` (SSE), `{status_path}` (JSON) and `{viewer_path}` (the web viewer) of one
+ * stream, with `HEAD`, `OPTIONS`, `405` and `404`. Only the request's path picks the endpoint.
  */
 export function streamHandler(options: StreamHandlerOptions): HttpHandler {
   const { config, prefix, shutdown } = options;
+  const viewer = streamViewer(options.stream, config, prefix);
   const endpoints = {
     stream: prefix + config.streamPath,
     status: prefix + config.statusPath,
+    ...(viewer && { viewer: prefix + config.viewerPath }),
   };
   return (request, client) => {
     const path = new URL(request.url).pathname;
@@ -52,6 +55,7 @@ export function streamHandler(options: StreamHandlerOptions): HttpHandler {
     if (path === config.statusPath) {
       return byMethod(request, () => jsonResponse(request, options.status(), 200, cors), cors);
     }
+    if (viewer && path === config.viewerPath) return byMethod(request, () => viewer(request));
     return notFoundResponse(request, prefix + path, endpoints, cors);
   };
 }

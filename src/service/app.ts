@@ -41,7 +41,7 @@ export async function runLogWisp(config: Config, options: RunOptions): Promise<n
   const drainMs = options.drainMs ?? DEFAULT_DRAIN_MS;
   const services: StreamService[] = [];
   const finished: Promise<unknown>[] = [];
-  let router: { host: string; port: number } | undefined;
+  let router: { host: string; port: number; viewerPath: string } | undefined;
 
   try {
     for (const stream of config.streams) {
@@ -75,16 +75,22 @@ export async function runLogWisp(config: Config, options: RunOptions): Promise<n
               handler: handler!,
               streamPath: config.http!.streamPath,
               statusPath: config.http!.statusPath,
+              viewerPath: config.http!.viewerPath,
             })),
             () =>
               routerStatus(
                 services.map((service) => service.snapshot()),
                 Math.floor((Date.now() - startedAt) / 1000),
               ),
+            routerConfig.viewerPath,
           ),
         }));
       finished.push(listener.finished);
-      router = { host: routerConfig.host, port: listener.port };
+      router = {
+        host: routerConfig.host,
+        port: listener.port,
+        viewerPath: routerConfig.viewerPath,
+      };
       for (const service of routed) service.httpPort = listener.port;
     }
   } catch (error) {
@@ -120,7 +126,7 @@ export async function runLogWisp(config: Config, options: RunOptions): Promise<n
 /** One line per stream naming every URL it serves, plus the router's global status. */
 function endpointLines(
   services: readonly StreamService[],
-  router: { host: string; port: number } | undefined,
+  router: { host: string; port: number; viewerPath: string } | undefined,
 ): string[] {
   const lines = services.map((service) => {
     const { name, http, tcp, monitor } = service.config;
@@ -129,6 +135,7 @@ function endpointLines(
       const base = `http://${displayHost(router?.host ?? http.host)}:${service.httpPort}`;
       const prefix = router ? `/${name}` : "";
       parts.push(`${base}${prefix}${http.streamPath} (status ${base}${prefix}${http.statusPath})`);
+      if (http.viewerPath) parts.push(`viewer ${base}${prefix}${http.viewerPath}`);
     }
     if (tcp && service.tcpPort !== undefined) {
       parts.push(`tcp://${displayHost(tcp.host)}:${service.tcpPort}`);
@@ -138,7 +145,9 @@ function endpointLines(
     return `stream "${name}" (${targets}): ${parts.join(", ")}`;
   });
   if (router) {
-    lines.push(`router: http://${displayHost(router.host)}:${router.port}/status (all streams)`);
+    const base = `http://${displayHost(router.host)}:${router.port}`;
+    const index = router.viewerPath ? `, viewers of all streams ${base}${router.viewerPath}` : "";
+    lines.push(`router: ${base}/status (all streams)${index}`);
   }
   return lines;
 }
