@@ -141,7 +141,7 @@ export function viewerResponse(request: Request, page: ViewerPage): Response {
  */
 export function indexResponse(request: Request, streams: readonly IndexStream[]): Response {
   const items = streams.length === 0
-    ? "<li>No stream has an HTTP server.</li>"
+    ? "<li>No stream has a viewer.</li>"
     : streams.map(({ name, viewerPath, streamPath }) =>
       `<li><a href="${escapeHtml(viewerPath)}">${escapeHtml(name)}</a>` +
       `<code>${escapeHtml(streamPath)}</code></li>`

@@ -101,7 +101,7 @@ Deno.test("indexResponse() lists the streams, escaped, under a policy without sc
   assert.match(html, /<a href="\/&#34;x&#34;\/">&#60;b&#62;&#34;x&#34;&#38;<\/a>/);
   assert.equal(response.headers.get("X-Content-Type-Options"), "nosniff");
   assert.equal(indexResponse(get("HEAD"), []).body, null);
-  assert.match(await indexResponse(get(), []).text(), /No stream has an HTTP server/);
+  assert.match(await indexResponse(get(), []).text(), /No stream has a viewer/);
 });
 
 Deno.test("the viewer's assets refer to no other origin", () => {
