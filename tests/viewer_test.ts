@@ -365,12 +365,18 @@ const scenarios: Record<string, Scenario> = {
     backend,
   ) {
     await using page = await openViewer(browser, backend.viewerUrl(), {
-      query: "?q=dis%5Bk%5D&regex=1",
+      query: "?q=dis%5Bk%5D&regex=1&access_token=t0k3n",
     });
     assert.equal(await page.page.$eval("#filter", (e) => e.value), "dis[k]");
     const params = new URL(streamRequests(page)[0]!.url).searchParams;
     assert.equal(params.get("grep"), "dis[k]");
     assert.equal(params.get("icase"), "1");
+    // A token the page was given reaches the stream and the status link, which need it too.
+    assert.equal(params.get("access_token"), "t0k3n");
+    assert.equal(
+      await page.page.$eval("#status-link", (a) => a.getAttribute("href")),
+      "/status?access_token=t0k3n",
+    );
     // Whether or not the server filters, the page shows the matching entries only.
     await backend.push(SAMPLE);
     await until(

@@ -213,9 +213,21 @@ function clampCap(value) {
 // ---------------------------------------------------------------------------------------
 // Connection
 
+/**
+ * A same-origin endpoint's URL. A bearer token the page was opened with (`?access_token=`,
+ * for servers that accept it) goes along: EventSource cannot send an Authorization header.
+ * @param {string} path
+ */
+function endpointUrl(path) {
+  const url = new URL(path, location.href);
+  const token = new URLSearchParams(location.search).get("access_token");
+  if (token !== null) url.searchParams.set("access_token", token);
+  return url;
+}
+
 /** @param {string} resumeId */
 function streamUrl(resumeId) {
-  const url = new URL(config.streamPath, location.href);
+  const url = endpointUrl(config.streamPath);
   url.searchParams.set("tail", String(TAIL));
   if (view.filter.grep !== "") {
     url.searchParams.set("grep", view.filter.grep);
@@ -1031,8 +1043,12 @@ ui.rows.addEventListener("click", (event) => {
 
 document.title = config.stream === "" ? "LogWisp" : `${config.stream} · LogWisp`;
 ui.streamName.textContent = config.stream;
-if (config.statusPath.startsWith("/")) ui.statusLink.href = config.statusPath;
-else ui.statusLink.hidden = true;
+if (config.statusPath.startsWith("/")) {
+  const status = endpointUrl(config.statusPath);
+  ui.statusLink.href = status.pathname + status.search;
+} else {
+  ui.statusLink.hidden = true;
+}
 addLevelChips();
 press(ui.wrap, view.wrap);
 ui.log.classList.toggle("wrap", view.wrap);
