@@ -318,6 +318,28 @@ Deno.test({
   },
 });
 
+Deno.test("deno compile embeds the web viewer's page, styles and script", async () => {
+  const task = await compileTask();
+  const viewer = new URL("../src/viewer/", import.meta.url);
+  const assets = [...Deno.readDirSync(viewer)]
+    .filter((entry) => /\.(html|css|js)$/.test(entry.name))
+    .map((entry) => entry.name);
+  assert.ok(assets.includes("viewer.js"), `viewer assets: ${assets}`);
+  await withTempDir(async (dir) => {
+    const args = [...task.args];
+    args[args.indexOf("--output") + 1] = join(dir, "logwisp");
+    // What is embedded is listed before the runtime is needed; with no `denort` to hand
+    // (offline), `deno` stands in for it: the listing is what this test reads, not the binary.
+    const env = DENORT_AVAILABLE ? {} : { DENORT_BIN: Deno.execPath() };
+    const compiled = await run(Deno.execPath(), ["compile", ...args], { env });
+    assert.equal(compiled.code, 0, `deno compile failed:\n${compiled.stderr}`);
+    const listing = compiled.stdout + compiled.stderr;
+    for (const asset of assets) {
+      assert.match(listing, new RegExp(`── ${asset.replace(".", "\\.")} \\(`), asset);
+    }
+  });
+});
+
 // ---- the systemd unit -----------------------------------------------------------------
 
 type Unit = Map<string, [key: string, value: string][]>;

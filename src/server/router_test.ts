@@ -38,3 +38,60 @@ Deno.test("router serves the global /status and lists every endpoint on 404", as
     });
   }
 });
+
+Deno.test("router serves an index of the streams' viewers at its viewer_path", async () => {
+  const routed = routerHandler(
+    [
+      {
+        name: "app",
+        handler: echo("app"),
+        streamPath: "/stream",
+        statusPath: "/status",
+        viewerPath: "/",
+      },
+      {
+        name: "quiet",
+        handler: echo("quiet"),
+        streamPath: "/stream",
+        statusPath: "/status",
+        viewerPath: "",
+      },
+      {
+        name: "sys",
+        handler: echo("sys"),
+        streamPath: "/logs",
+        statusPath: "/health",
+        viewerPath: "/view",
+      },
+    ],
+    () => ({ mode: "router" }),
+    undefined,
+    "/",
+  );
+  const get = (path: string, method = "GET") =>
+    routed(new Request(`http://localhost${path}`, { method }), TEST_CLIENT);
+  const index = await get("/");
+  assert.equal(index.status, 200);
+  assert.match(index.headers.get("content-security-policy")!, /default-src 'none'/);
+  const html = await index.text();
+  assert.deepEqual([...html.matchAll(/<a href="([^"]*)">([^<]*)<\/a>/g)].map((m) => [m[2], m[1]]), [
+    ["app", "/app/"],
+    ["sys", "/sys/view"],
+  ]);
+  assert.equal((await get("/", "DELETE")).status, 405);
+  // A stream's own viewer is the stream's to serve.
+  assert.deepEqual(await (await get("/app/")).json(), { name: "app", path: "/" });
+  const notFound = await get("/nope/x");
+  assert.deepEqual((await notFound.json()).endpoints, {
+    status: "/status",
+    viewer: "/",
+    "app.stream": "/app/stream",
+    "app.status": "/app/status",
+    "app.viewer": "/app/",
+    "quiet.stream": "/quiet/stream",
+    "quiet.status": "/quiet/status",
+    "sys.stream": "/sys/logs",
+    "sys.status": "/sys/health",
+    "sys.viewer": "/sys/view",
+  });
+});

@@ -7,6 +7,7 @@ import { byMethod, corsHeaders, jsonResponse, notFoundResponse } from "./respons
 import { selectionFromRequest } from "./filter_request.ts";
 import { sseResponse } from "./sse.ts";
 import type { WsHandler } from "./ws_endpoint.ts";
+import { streamViewer } from "../viewer/viewer_routes.ts";
 
 /** What a stream's HTTP endpoints serve. */
 export interface StreamHandlerOptions {
@@ -31,16 +32,18 @@ export interface StreamHandlerOptions {
 }
 
 /**
- * `{stream_path}` (SSE) and `{status_path}` (JSON) of one stream, with `HEAD`, `OPTIONS`,
- * `405` and `404`. Only the request's path picks the endpoint.
+ * `{stream_path}` (SSE), `{status_path}` (JSON) and `{viewer_path}` (the web viewer) of one
+ * stream, with `HEAD`, `OPTIONS`, `405` and `404`. Only the request's path picks the endpoint.
  */
 export function streamHandler(options: StreamHandlerOptions): HttpHandler {
   const { config, prefix, shutdown } = options;
+  const viewer = streamViewer(options.stream, config, prefix);
   const endpoints = {
     stream: prefix + config.streamPath,
     status: prefix + config.statusPath,
     ...(options.ws && config.wsPath !== "" && { websocket: prefix + config.wsPath }),
     ...(options.ops && opsEndpointList(options.ops)),
+    ...(viewer && { viewer: prefix + config.viewerPath }),
   };
   return (request, client) => {
     const path = new URL(request.url).pathname;
@@ -68,6 +71,7 @@ export function streamHandler(options: StreamHandlerOptions): HttpHandler {
     if (path === config.statusPath) {
       return byMethod(request, () => jsonResponse(request, options.status(), 200, cors), cors);
     }
+    if (viewer && path === config.viewerPath) return byMethod(request, () => viewer(request));
     const ops = options.ops && opsResponse(request, path, options.ops, cors);
     return ops ?? notFoundResponse(request, prefix + path, endpoints, cors);
   };

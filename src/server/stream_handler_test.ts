@@ -181,6 +181,47 @@ Deno.test("unknown paths get 404 with the list of endpoints", async () => {
   assert.equal(response.status, 404);
   assert.deepEqual(await response.json(), {
     error: 'No endpoint at "/nope"',
-    endpoints: { stream: "/stream", status: "/status" },
+    endpoints: { stream: "/stream", status: "/status", viewer: "/" },
   });
+});
+
+Deno.test("viewer_path serves the viewer page, pointed at the prefixed endpoints", async () => {
+  const page = async (response: Response) => {
+    const html = await response.text();
+    const island = /<script type="application\/json" id="logwisp-config">(.*?)<\/script>/s
+      .exec(html);
+    return JSON.parse(island![1]!);
+  };
+  const standalone = await setup().get("/");
+  assert.equal(standalone.status, 200);
+  assert.equal(standalone.headers.get("content-type"), "text/html; charset=utf-8");
+  assert.match(standalone.headers.get("content-security-policy")!, /frame-ancestors 'none'/);
+  assert.equal(standalone.headers.get("x-content-type-options"), "nosniff");
+  assert.equal(standalone.headers.get("access-control-allow-origin"), null);
+  assert.deepEqual(await page(standalone), {
+    stream: "app",
+    streamPath: "/stream",
+    statusPath: "/status",
+    lineCap: 5000,
+  });
+
+  const routed = setup({ prefix: "/app", config: { ...CONFIG, viewerPath: "/view" } });
+  assert.deepEqual(await page(await routed.get("/view")), {
+    stream: "app",
+    streamPath: "/app/stream",
+    statusPath: "/app/status",
+    lineCap: 5000,
+  });
+  assert.equal((await routed.get("/")).status, 404);
+  const head = await routed.get("/view", {}, "HEAD");
+  assert.equal(head.status, 200);
+  assert.equal(await head.text(), "");
+  assert.equal((await routed.get("/view", {}, "POST")).status, 405);
+});
+
+Deno.test('viewer_path "" turns the viewer off', async () => {
+  const { get } = setup({ config: { ...CONFIG, viewerPath: "" } });
+  const response = await get("/");
+  assert.equal(response.status, 404);
+  assert.deepEqual((await response.json()).endpoints, { stream: "/stream", status: "/status" });
 });

@@ -53,7 +53,7 @@ export async function runLogWisp(config: Config, options: RunOptions): Promise<n
   const drainMs = options.drainMs ?? DEFAULT_DRAIN_MS;
   const services: StreamService[] = [];
   const finished: Promise<unknown>[] = [];
-  let router: { host: string; port: number; secure: boolean } | undefined;
+  let router: { host: string; port: number; secure: boolean; viewerPath: string } | undefined;
   let metricsUrl: string | undefined;
   /** Listeners of no one stream (router, `[metrics]`), whose refusals the metrics count. */
   const shared: Listener[] = [];
@@ -127,6 +127,7 @@ export async function runLogWisp(config: Config, options: RunOptions): Promise<n
                 handler: handler!,
                 streamPath: config.http!.streamPath,
                 statusPath: config.http!.statusPath,
+                viewerPath: config.http!.viewerPath,
               })),
               () =>
                 routerStatus(
@@ -134,13 +135,19 @@ export async function runLogWisp(config: Config, options: RunOptions): Promise<n
                   Math.floor((Date.now() - startedAt) / 1000),
                 ),
               { metricsPath: routerConfig.metricsPath, metrics, readiness },
+              routerConfig.viewerPath,
             ),
             covers,
           ),
         }));
       shared.push(listener);
       finished.push(listener.finished);
-      router = { host: routerConfig.host, port: listener.port, secure: tls !== undefined };
+      router = {
+        host: routerConfig.host,
+        port: listener.port,
+        secure: tls !== undefined,
+        viewerPath: routerConfig.viewerPath,
+      };
       for (const service of routed) service.httpPort = listener.port;
     }
     if (config.metrics) {
@@ -192,7 +199,7 @@ export async function runLogWisp(config: Config, options: RunOptions): Promise<n
 /** One line per stream naming every URL it serves, plus the router's global status. */
 function endpointLines(
   services: readonly StreamService[],
-  router: { host: string; port: number; secure: boolean } | undefined,
+  router: { host: string; port: number; secure: boolean; viewerPath: string } | undefined,
   security: Security,
 ): string[] {
   const lines = services.map((service) => {
@@ -206,6 +213,7 @@ function endpointLines(
       const prefix = router ? `/${name}` : "";
       parts.push(`${base}${prefix}${http.streamPath} (status ${base}${prefix}${http.statusPath})`);
       if (http.wsPath !== "") parts.push(`${base.replace(/^http/, "ws")}${prefix}${http.wsPath}`);
+      if (http.viewerPath) parts.push(`viewer ${base}${prefix}${http.viewerPath}`);
     }
     if (tcp && service.tcpPort !== undefined) {
       const scheme = security.of(tcp).tls ? "tls" : "tcp";
@@ -217,9 +225,9 @@ function endpointLines(
   });
   if (router) {
     const scheme = router.secure ? "https" : "http";
-    lines.push(
-      `router: ${scheme}://${displayHost(router.host)}:${router.port}/status (all streams)`,
-    );
+    const base = `${scheme}://${displayHost(router.host)}:${router.port}`;
+    const index = router.viewerPath ? `, viewers of all streams ${base}${router.viewerPath}` : "";
+    lines.push(`router: ${base}/status (all streams)${index}`);
   }
   return lines;
 }
