@@ -444,8 +444,11 @@ async function readNatsSecrets(
 
   let tls: NatsSecrets["tls"];
   const tlsConfig = config.tls;
-  const wantsTls = config.servers.some((server) => server.startsWith("tls://"));
-  if (tlsConfig || wantsTls) {
+  // `tls = { ca_file = "", … }`, as in the example configuration, is no TLS.
+  const tlsFiles = [tlsConfig?.caFile, tlsConfig?.certFile, tlsConfig?.keyFile];
+  const wantsTls = tlsFiles.some((file) => file) ||
+    config.servers.some((server) => server.startsWith("tls://"));
+  if (wantsTls) {
     tls = {};
     const ca = await read("tls.ca_file", tlsConfig?.caFile);
     const cert = await read("tls.cert_file", tlsConfig?.certFile);

@@ -168,6 +168,17 @@ Deno.test("NatsLink authenticates with a token file and a user + password file",
   }
 });
 
+Deno.test("NatsLink takes a TLS table of empty file names for no TLS", async () => {
+  await using server = await startNatsServer();
+  await using link = await NatsLink.open({
+    config: { servers: [server.url], tls: { caFile: "", certFile: "", keyFile: "" } },
+    name: "test",
+    label: "plain",
+    log: collectingLog(),
+  });
+  await link.connected(AbortSignal.timeout(10_000));
+});
+
 Deno.test("NatsLink authenticates with an nkey seed file", async () => {
   await using dir = await tempDir();
   const user = nkeys.createUser();
