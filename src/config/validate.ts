@@ -4,6 +4,7 @@ import { Checker, describe, type Table } from "./checker.ts";
 import { ConfigError, quote } from "./config_error.ts";
 import { DEFAULT_LIMITS, DEFAULTS, LIMITS, NO_AUTH, OPEN_ACCESS } from "./defaults.ts";
 import { outsideReadPermission } from "./permissions.ts";
+import { NATS_STREAM_KEYS, readNatsTables } from "./read_nats.ts";
 import type {
   Config,
   HeartbeatConfig,
@@ -32,7 +33,7 @@ export interface ValidateOptions {
 
 const TOP_KEYS = ["monitor", "streams", "router", "console"];
 const GLOBAL_MONITOR_KEYS = ["check_interval_ms", "fs_events"];
-const STREAM_KEYS = ["name", "monitor", "tcpserver", "httpserver"];
+const STREAM_KEYS = ["name", "monitor", "tcpserver", "httpserver", ...NATS_STREAM_KEYS];
 const MONITOR_KEYS = ["check_interval_ms", "targets", "read_from", "max_line_bytes", "fs_events"];
 const TARGET_KEYS = ["path", "pattern", "is_file"];
 const LIMIT_KEYS = ["max_connections", "max_connections_per_ip", "header_timeout_seconds"];
@@ -160,7 +161,10 @@ function readStreams(
       namedAt.set(name, key);
     }
 
-    const monitor = readMonitor(check, table.monitor, `${key}.monitor`, inherited, options);
+    const nats = readNatsTables(check, table, key);
+    const monitor = table.source === undefined
+      ? readMonitor(check, table.monitor, `${key}.monitor`, inherited, options)
+      : undefined;
     const tcp = readTcpServer(check, table.tcpserver, `${key}.tcpserver`);
     const http = readHttpServer(check, table.httpserver, `${key}.httpserver`);
     if (!tcp.enabled && !http.enabled) {
@@ -171,7 +175,8 @@ function readStreams(
       key,
       config: {
         name: name ?? key,
-        monitor,
+        ...(monitor && { monitor }),
+        ...nats,
         ...(tcp.config && { tcp: tcp.config }),
         ...(http.config && { http: http.config }),
       },

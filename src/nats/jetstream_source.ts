@@ -73,6 +73,11 @@ export interface JetStreamSourceOptions {
    * the source first reaches NATS.
    */
   readonly afterSeq?: number;
+  /**
+   * Without `afterSeq`: start this many sequences before the stream's end when the source
+   * first reaches NATS, so that a reader starting afresh holds recent history; default 0.
+   */
+  readonly backfill?: number;
   /** Stops reading and closes the connection when aborted. */
   readonly signal?: AbortSignal;
   /** The largest batch handed to `onEntries`; default 1000. */
@@ -405,7 +410,8 @@ export class JetStreamSource implements AsyncDisposable {
     const api = await this.#apiFor(nc);
     const { state } = await api.jsm.streams.info(name);
     if (this.#position === undefined) {
-      this.#position = state.last_seq;
+      const backfill = this.#options.backfill ?? 0;
+      this.#position = Math.max(0, state.first_seq - 1, state.last_seq - backfill);
     } else if (this.#position > state.last_seq) {
       this.#options.log(
         "warn",

@@ -20,7 +20,10 @@ export interface StreamSnapshot {
   readonly name: string;
   readonly state: "starting" | "running" | "stopping";
   readonly uptimeSeconds: number;
-  readonly monitor: MonitorStats;
+  /** Absent for a stream fed from NATS. */
+  readonly monitor?: MonitorStats | undefined;
+  /** `publish` or `source` status of a stream that uses NATS. */
+  readonly nats?: Record<string, unknown> | undefined;
   readonly hub: Hub;
   readonly http?: ListenerSnapshot;
   readonly tcp?: ListenerSnapshot;
@@ -42,7 +45,8 @@ export function streamStatus(snapshot: StreamSnapshot): Record<string, unknown> 
       uptime_seconds: snapshot.uptimeSeconds,
       ...(main && listenerFields(main)),
     },
-    monitor: {
+    ...snapshot.nats,
+    monitor: monitor && {
       active_watchers: monitor.activeWatchers,
       total_entries: monitor.totalEntries,
       dropped_entries: hub.droppedEntries,

@@ -1,6 +1,5 @@
 import type { ServerConfig, StreamConfig } from "../config/types.ts";
 import type { Log } from "../log.ts";
-import { Monitor } from "../monitor/monitor.ts";
 import { formatAddress } from "../server/connection.ts";
 import { type HttpHandler, serveHttp } from "../server/http_server.ts";
 import type { Listener } from "../server/listener.ts";
@@ -9,10 +8,11 @@ import { type ListenerSnapshot, type StreamSnapshot, streamStatus } from "../ser
 import { streamHandler } from "../server/stream_handler.ts";
 import { serveTcp, tcpCodec } from "../server/tcp_server.ts";
 import type { Codec } from "../stream/codec.ts";
-import { runEventIds } from "../stream/event_ids.ts";
+import { runEventIds, SEQUENCE_EVENT_IDS } from "../stream/event_ids.ts";
 import { runHeartbeat } from "../stream/heartbeat.ts";
 import { Hub } from "../stream/hub.ts";
 import { runSlowClientReaper } from "../stream/slow_clients.ts";
+import { type EntrySource, openEntrySource } from "./entry_source.ts";
 import { StartupError } from "./startup_error.ts";
 
 /** How a stream runs. */
@@ -42,7 +42,7 @@ interface Server {
 const SHUTDOWN_REASON = "server_shutdown";
 
 /**
- * One independent pipeline: monitor → hub → TCP and HTTP servers, started and stopped as a
+ * One independent pipeline: source (files or NATS) → hub → TCP and HTTP servers, started and stopped as a
  * unit. Its servers are bound before its files are first scanned, so that its status
  * answers (`"state": "starting"`) while a directory of thousands of files is scanned.
  */
@@ -52,7 +52,7 @@ export class StreamService {
   readonly handler: HttpHandler | undefined;
   readonly #options: StreamServiceOptions;
   readonly #hub: Hub;
-  readonly #monitor: Monitor;
+  #source!: EntrySource;
   readonly #signal: AbortSignal;
   #http: Server | undefined;
   #tcp: Server | undefined;
@@ -60,21 +60,14 @@ export class StreamService {
   readonly #finished: Promise<unknown>[] = [];
 
   private constructor(options: StreamServiceOptions, signal: AbortSignal) {
-    const { config, log } = options;
-    if (!config.monitor) throw new StartupError(`stream "${config.name}": no monitor configured`);
+    const { config } = options;
     this.config = config;
     this.#options = options;
     this.#signal = signal;
     this.#hub = new Hub({
-      ids: runEventIds(options.startedAt),
+      // A NATS-fed stream's entries keep their JetStream sequence: shared by every gateway.
+      ids: config.source ? SEQUENCE_EVENT_IDS : runEventIds(options.startedAt),
       ring: { entries: config.http?.bufferSize ?? 0, bytes: config.http?.bufferBytes ?? 0 },
-    });
-    this.#monitor = new Monitor({
-      config: config.monitor,
-      onEntries: (entries) => this.#hub.publishAll(entries),
-      signal,
-      label: `stream "${config.name}"`,
-      log,
     });
     const prefix = options.router ? `/${config.name}` : "";
     if (config.http) {
@@ -108,6 +101,8 @@ export class StreamService {
     const signal = AbortSignal.any([options.shutdown, failed.signal]);
     const service = new StreamService(options, signal);
     try {
+      service.#source = await openEntrySource({ ...options, hub: service.#hub, signal });
+      service.#finished.push(service.#source.finished);
       service.#listen();
     } catch (error) {
       failed.abort();
@@ -120,8 +115,7 @@ export class StreamService {
 
   /** Scans the stream's files once (the start position of each), then follows them. */
   async start(): Promise<void> {
-    await this.#monitor.start();
-    this.#finished.push(this.#monitor.finished);
+    await this.#source.start();
   }
 
   #listen(): void {
@@ -217,12 +211,12 @@ export class StreamService {
 
   /** Whether the first scan of the stream's files is done. */
   get ready(): boolean {
-    return this.#monitor.started;
+    return this.#source.started;
   }
 
   get state(): StreamState {
     if (this.#signal.aborted) return "stopping";
-    return this.#monitor.started ? "running" : "starting";
+    return this.#source.started ? "running" : "starting";
   }
 
   uptimeSeconds(): number {
@@ -235,7 +229,8 @@ export class StreamService {
       name: this.config.name,
       state: this.state,
       uptimeSeconds: this.uptimeSeconds(),
-      monitor: this.#monitor.stats(),
+      monitor: this.#source.monitorStats(),
+      nats: this.#source.natsStatus(),
       hub: this.#hub,
       ...(this.#http && this.#httpPort !== undefined && {
         http: serverSnapshot(this.#httpPort, this.#http),

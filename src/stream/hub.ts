@@ -61,6 +61,11 @@ export class Subscription {
   readonly filterDescription: string | undefined;
   /** Set by the transport: ends the connection now, even mid-write to a client that does not read. */
   onTerminate: (() => void) | undefined;
+  /**
+   * The client resumed from a sequence the hub had not reached (a source numbering its
+   * entries, filling the hub after a restart): entries up to it are not sent again.
+   */
+  resumeAfter = 0;
   #filtered = 0;
   readonly #hub: Hub;
   readonly #totals: TransportTotals;
@@ -109,6 +114,7 @@ export class Subscription {
 
   /** @internal Whether the client wants `entry`; counts it when not. */
   wants(entry: PublishedEntry): boolean {
+    if (entry.seq <= this.resumeAfter) return false;
     if (this.filter === undefined) return true;
     let wanted: boolean;
     try {
@@ -204,14 +210,18 @@ export class Hub {
     entries: readonly PublishedEntry[],
     now: number,
   ): void {
-    // Which entries each filtered client wants; unfiltered clients want them all.
+    // Which entries each filtered (or resuming) client wants; the others want them all.
+    const first = entries[0]?.seq ?? 0;
+    for (const client of clients) if (client.resumeAfter < first) client.resumeAfter = 0;
+    const selective = (client: Subscription) =>
+      client.filter !== undefined || client.resumeAfter > 0;
     const wants = new Map<Subscription, boolean[]>();
     let wantedByAny: boolean[] | undefined;
-    if (clients.every((client) => client.filter !== undefined)) {
+    if (clients.every(selective)) {
       wantedByAny = new Array(entries.length).fill(false);
     }
     for (const client of clients) {
-      if (client.filter === undefined) continue;
+      if (!selective(client)) continue;
       const wanted = entries.map((entry) => client.wants(entry));
       wants.set(client, wanted);
       if (wantedByAny) wanted.forEach((yes, i) => wantedByAny![i] ||= yes);
@@ -285,6 +295,7 @@ export class Hub {
     const totals = this.totals(options.codec.transport);
     totals.connections++;
     const subscription = new Subscription(this, options, gap, totals);
+    if (point && "seq" in point && point.seq > this.#seq) subscription.resumeAfter = point.seq;
     const greeting = options.codec.greeting({ clientId: subscription.id, gap });
     if (greeting) subscription.queue.force(greeting);
     if (point === undefined && options.tail !== undefined && options.tail > 0) {
