@@ -1,0 +1,247 @@
+/**
+ * Scaling out with NATS (README "Scaling out with NATS"), end to end: real `nats-server`
+ * processes with JetStream, publishing LogWisps following real files, gateway LogWisps
+ * serving a `[streams.source]`, and SSE clients that resume with `Last-Event-ID`.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { SseReader, tempDir, waitFor, which } from "../src/_test_utils.ts";
+import { appendNumbered, freePort, getJson, type LogWisp, startLogWisp } from "./_logwisp.ts";
+import { startNatsServer, storedMessages } from "./_nats.ts";
+
+// deno-lint-ignore no-explicit-any
+type Json = any;
+
+/** A test that needs `nats-server`; ignored (not passed) on a machine without it. */
+function natsTest(name: string, fn: () => Promise<void>): void {
+  Deno.test({ name, ignore: which("nats-server") === undefined, fn });
+}
+
+/** A stream following `<dir>/<name>.log` from its start and publishing it as host `host`. */
+function publisherToml(
+  options: { dir: string; name: string; host: string; servers: string[]; port: number },
+  extra = "",
+): string {
+  return `
+[[streams]]
+name = "${options.name}"
+[streams.monitor]
+check_interval_ms = 50
+read_from = "beginning"
+targets = [{ path = "${join(options.dir, `${options.name}.log`)}", is_file = true }]
+[streams.publish]
+type = "nats"
+servers = ${JSON.stringify(options.servers)}
+host_name = "${options.host}"
+create_stream = true
+${extra}
+[streams.httpserver]
+enabled = true
+host = "127.0.0.1"
+port = ${options.port}
+`;
+}
+
+/** A gateway stream `fleet` serving `subjects` of JetStream stream LOGWISP over SSE. */
+function gatewayToml(options: { servers: string[]; subjects: string[]; port: number }): string {
+  return `
+[[streams]]
+name = "fleet"
+[streams.source]
+type = "nats"
+servers = ${JSON.stringify(options.servers)}
+subjects = ${JSON.stringify(options.subjects)}
+[streams.httpserver]
+enabled = true
+host = "127.0.0.1"
+port = ${options.port}
+buffer_size = 10000
+`;
+}
+
+/** Starts LogWisp with `toml` written to `<dir>/<file>`. */
+async function startWith(dir: string, file: string, toml: string): Promise<LogWisp> {
+  const path = join(dir, file);
+  await Deno.writeTextFile(path, toml);
+  return await startLogWisp(["--config", path, "--quiet"]);
+}
+
+/** One entry an SSE client received. */
+interface Received {
+  readonly id: number;
+  readonly message: string;
+  readonly host: string | undefined;
+}
+
+/**
+ * An SSE client that reconnects whenever its stream ends or cannot be opened, resuming with
+ * the `Last-Event-ID` of the last entry it received, as EventSource does.
+ */
+class ResumingClient implements AsyncDisposable {
+  readonly received: Received[] = [];
+  readonly gaps: Json[] = [];
+  connections = 0;
+  readonly #url: string;
+  readonly #stop = new AbortController();
+  #lastId: string | undefined;
+  readonly #running: Promise<void>;
+
+  constructor(url: string) {
+    this.#url = url;
+    this.#running = this.#run();
+  }
+
+  get lastId(): string | undefined {
+    return this.#lastId;
+  }
+
+  /** Waits until `count` entries have arrived. */
+  async waitFor(count: number, timeoutMs = 30_000): Promise<void> {
+    await waitFor(() => this.received.length >= count, {
+      timeoutMs,
+      message: () => `${count} entries; got ${this.received.length}`,
+    });
+  }
+
+  async #run(): Promise<void> {
+    const signal = this.#stop.signal;
+    while (!signal.aborted) {
+      try {
+        const headers: Record<string, string> = this.#lastId === undefined
+          ? {}
+          : { "Last-Event-ID": this.#lastId };
+        const response = await fetch(this.#url, { headers, signal });
+        if (!response.ok || !response.body) {
+          await response.body?.cancel();
+        } else {
+          this.connections++;
+          await this.#read(new SseReader(response.body), signal);
+        }
+      } catch {
+        // Refused while the gateway restarts, or cut: connect again.
+      }
+      if (signal.aborted) break;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+
+  async #read(events: SseReader, signal: AbortSignal): Promise<void> {
+    const stop = () => events.cancel().catch(() => {});
+    signal.addEventListener("abort", stop, { once: true });
+    try {
+      for (let event = await events.next(); event; event = await events.next()) {
+        if (event.event === "gap") this.gaps.push(JSON.parse(event.data));
+        if (event.event !== "message" || event.id === undefined) continue;
+        const entry = JSON.parse(event.data);
+        this.received.push({
+          id: Number(event.id),
+          message: entry.message,
+          host: entry.fields?.host,
+        });
+        this.#lastId = event.id;
+      }
+    } finally {
+      signal.removeEventListener("abort", stop);
+      await events.cancel().catch(() => {});
+    }
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.#stop.abort();
+    await this.#running;
+  }
+}
+
+/** `prefix 0` … `prefix <count - 1>`. */
+function numbered(prefix: string, count: number): string[] {
+  return Array.from({ length: count }, (_, i) => `${prefix} ${i}`);
+}
+
+/** Asserts the ids strictly increase (in order, none twice) and the messages are `expected`. */
+function assertExactlyOnce(received: readonly Received[], expected: readonly string[]): void {
+  for (let i = 1; i < received.length; i++) {
+    assert.ok(
+      received[i]!.id > received[i - 1]!.id,
+      `ids out of order at ${i}: ${received[i - 1]!.id} then ${received[i]!.id}`,
+    );
+  }
+  assert.deepEqual(received.map((entry) => entry.message), expected);
+}
+
+natsTest(
+  "every line reaches a gateway's SSE client once, in order, across restarts of NATS and of both LogWisps",
+  async () => {
+    await using dir = await tempDir("logwisp_nats_e2e_");
+    await using nats = await startNatsServer();
+    const log = join(dir.path, "app.log");
+    await Deno.writeTextFile(log, "");
+    const servers = [nats.url];
+    const publisherToml_ = publisherToml({
+      dir: dir.path,
+      name: "app",
+      host: "web1",
+      servers,
+      port: freePort(),
+    });
+    const gatewayPort = freePort();
+    const gatewayToml_ = gatewayToml({ servers, subjects: ["logwisp.*.app"], port: gatewayPort });
+    const expected: string[] = [];
+    const write = async (prefix: string, count: number) => {
+      await appendNumbered(log, prefix, 0, count);
+      expected.push(...numbered(prefix, count));
+    };
+
+    let publisher = await startWith(dir.path, "publisher.toml", publisherToml_);
+    let gateway = await startWith(dir.path, "gateway.toml", gatewayToml_);
+    try {
+      await using client = new ResumingClient(`http://127.0.0.1:${gatewayPort}/stream`);
+      await waitFor(() => client.connections > 0);
+      await write("first", 500);
+      await client.waitFor(expected.length);
+
+      // NATS crashes and comes back: entries pend in the publisher meanwhile.
+      await nats.kill();
+      await write("during-nats-outage", 300);
+      await publisher.waitForLog(/publish: NATS connection to .* lost|Cannot connect to NATS/);
+      await nats.restart();
+      await write("after-nats-restart", 200);
+      await client.waitFor(expected.length);
+
+      // The publisher restarts: it reads its file from the start again, and JetStream drops
+      // what it had already stored (same Nats-Msg-Id); what was written meanwhile arrives.
+      await publisher.stop();
+      await write("publisher-down", 100);
+      publisher = await startWith(dir.path, "publisher.toml", publisherToml_);
+      await write("publisher-back", 100);
+      await client.waitFor(expected.length);
+
+      // The gateway restarts: the client resumes from its last id, from JetStream.
+      const connections = client.connections;
+      await gateway.stop();
+      await write("gateway-down", 100);
+      gateway = await startWith(dir.path, "gateway.toml", gatewayToml_);
+      await waitFor(() => client.connections > connections, { timeoutMs: 30_000 });
+      await write("gateway-back", 100);
+      await client.waitFor(expected.length);
+
+      assertExactlyOnce(client.received, expected);
+      assert.deepEqual(client.gaps, []);
+      assert.ok(client.received.every((entry) => entry.host === "web1"));
+
+      const stored = await storedMessages(servers);
+      assert.equal(stored.length, expected.length, "JetStream stored each line once");
+      assert.equal(stored[0]!.headers["LogWisp-Source"], "app.log");
+      assert.match(stored[0]!.headers["Nats-Msg-Id"]!, /^web1\.app\./);
+
+      const status: Json = await getJson(`http://127.0.0.1:${gatewayPort}/status`);
+      assert.equal(status.source.state, "connected");
+      assert.equal(status.source.last_seq, stored.at(-1)!.seq);
+      assert.equal(status.monitor, undefined);
+    } finally {
+      await publisher.stop();
+      await gateway.stop();
+    }
+  },
+);
