@@ -178,12 +178,13 @@ natsTest(
     const log = join(dir.path, "app.log");
     await Deno.writeTextFile(log, "");
     const servers = [nats.url];
+    const publisherPort = freePort();
     const publisherToml_ = publisherToml({
       dir: dir.path,
       name: "app",
       host: "web1",
       servers,
-      port: freePort(),
+      port: publisherPort,
     });
     const gatewayPort = freePort();
     const gatewayToml_ = gatewayToml({ servers, subjects: ["logwisp.*.app"], port: gatewayPort });
