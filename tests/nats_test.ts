@@ -61,11 +61,16 @@ buffer_size = 10000
 `;
 }
 
-/** Starts LogWisp with `toml` written to `<dir>/<file>`. */
+/**
+ * Starts LogWisp with `toml` written to `<dir>/<file>`, with no more permissions than a
+ * deployment: read `dir`, the network (NATS needs nothing else when `host_name` is set).
+ */
 async function startWith(dir: string, file: string, toml: string): Promise<LogWisp> {
   const path = join(dir, file);
   await Deno.writeTextFile(path, toml);
-  return await startLogWisp(["--config", path, "--quiet"]);
+  return await startLogWisp(["--config", path, "--quiet"], {
+    permissions: [`--allow-read=${dir}`, "--allow-net"],
+  });
 }
 
 /** One entry an SSE client received. */
@@ -217,6 +222,9 @@ natsTest(
       publisher = await startWith(dir.path, "publisher.toml", publisherToml_);
       await write("publisher-back", 100);
       await client.waitFor(expected.length);
+      const published: Json = await getJson(`http://127.0.0.1:${publisherPort}/status`);
+      assert.equal(published.publish.state, "connected");
+      assert.equal(published.publish.duplicates, 1000, "read again, stored once");
 
       // The gateway restarts: the client resumes from its last id, from JetStream.
       const connections = client.connections;
