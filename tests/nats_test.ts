@@ -8,7 +8,14 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { SseReader, tempDir, waitFor, which } from "../src/_test_utils.ts";
-import { appendNumbered, freePort, getJson, type LogWisp, startLogWisp } from "./_logwisp.ts";
+import {
+  appendNumbered,
+  connectTcp,
+  freePort,
+  getJson,
+  type LogWisp,
+  startLogWisp,
+} from "./_logwisp.ts";
 import { startNatsServer, storedMessages } from "./_nats.ts";
 
 // deno-lint-ignore no-explicit-any
@@ -44,8 +51,13 @@ port = ${options.port}
 `;
 }
 
-/** A gateway stream `fleet` serving `subjects` of JetStream stream LOGWISP over SSE. */
-function gatewayToml(options: { servers: string[]; subjects: string[]; port: number }): string {
+/** A gateway stream `fleet` serving `subjects` of JetStream stream LOGWISP over SSE (and TCP). */
+function gatewayToml(
+  options: { servers: string[]; subjects: string[]; port: number; tcpPort?: number },
+): string {
+  const tcp = options.tcpPort === undefined
+    ? ""
+    : `[streams.tcpserver]\nenabled = true\nhost = "127.0.0.1"\nport = ${options.tcpPort}\n`;
   return `
 [[streams]]
 name = "fleet"
@@ -58,7 +70,7 @@ enabled = true
 host = "127.0.0.1"
 port = ${options.port}
 buffer_size = 10000
-`;
+${tcp}`;
 }
 
 /**
@@ -251,6 +263,109 @@ natsTest(
     } finally {
       await publisher.stop();
       await gateway.stop();
+    }
+  },
+);
+
+natsTest(
+  "two hosts through one wildcard subject: gateways' SSE and TCP clients get every line once, and resume on another gateway",
+  async () => {
+    await using dir = await tempDir("logwisp_nats_fleet_");
+    await using nats = await startNatsServer();
+    const servers = [nats.url];
+    const hosts = ["web1", "web2"];
+    const logs = hosts.map((host) => join(dir.path, host, "app.log"));
+    for (const log of logs) {
+      await Deno.mkdir(join(log, ".."));
+      await Deno.writeTextFile(log, "");
+    }
+    const ports = { a: freePort(), aTcp: freePort(), b: freePort() };
+    const started: LogWisp[] = [];
+    try {
+      for (const [i, host] of hosts.entries()) {
+        started.push(
+          await startWith(
+            dir.path,
+            `${host}.toml`,
+            publisherToml({
+              dir: join(dir.path, host),
+              name: "app",
+              host,
+              servers,
+              port: freePort(),
+            }),
+          ),
+        );
+        // Both publish to one JetStream stream: the first creates it.
+        if (i === 0) await started[0]!.waitForLog(/created JetStream stream|NATS connected/);
+      }
+      const subjects = ["logwisp.*.app"];
+      started.push(
+        await startWith(
+          dir.path,
+          "a.toml",
+          gatewayToml({ servers, subjects, port: ports.a, tcpPort: ports.aTcp }),
+        ),
+      );
+      started.push(
+        await startWith(dir.path, "b.toml", gatewayToml({ servers, subjects, port: ports.b })),
+      );
+
+      await using sse = new ResumingClient(`http://127.0.0.1:${ports.a}/stream`);
+      using tcp = await connectTcp(ports.aTcp);
+      await waitFor(() => sse.connections > 0);
+      await getJson(`http://127.0.0.1:${ports.a}/status`);
+      const expected = new Map<string, string[]>();
+      for (const [i, host] of hosts.entries()) {
+        await appendNumbered(logs[i]!, `${host} line`, 0, 300);
+        expected.set(host, numbered(`${host} line`, 300));
+      }
+      await sse.waitFor(600);
+      const perHost = (received: readonly Received[], host: string) =>
+        received.filter((entry) => entry.host === host).map((entry) => entry.message);
+      for (const host of hosts) assert.deepEqual(perHost(sse.received, host), expected.get(host));
+      assertExactlyOnce(sse.received, sse.received.map((entry) => entry.message));
+
+      const tcpEntries: Json[] = [];
+      while (tcpEntries.length < 600) {
+        const [line] = await tcp.take(1);
+        assert.ok(line !== undefined, "the TCP connection stayed open");
+        const value = JSON.parse(line);
+        if (typeof value.message === "string") tcpEntries.push(value);
+      }
+      for (const host of hosts) {
+        assert.deepEqual(
+          tcpEntries.filter((entry) => entry.fields?.host === host).map((entry) => entry.message),
+          expected.get(host),
+        );
+      }
+
+      // A client that read everything from gateway A goes on from gateway B.
+      const lastId = sse.lastId!;
+      for (const [i, host] of hosts.entries()) {
+        await appendNumbered(logs[i]!, `${host} more`, 0, 100);
+      }
+      await sse.waitFor(800);
+      const response = await fetch(`http://127.0.0.1:${ports.b}/stream`, {
+        headers: { "Last-Event-ID": lastId },
+      });
+      const events = new SseReader(response.body!);
+      const onB: Received[] = [];
+      try {
+        while (onB.length < 200) {
+          const event = await events.next();
+          assert.ok(event, "gateway B's stream stayed open");
+          assert.notEqual(event.event, "gap");
+          if (event.event !== "message") continue;
+          const entry = JSON.parse(event.data);
+          onB.push({ id: Number(event.id), message: entry.message, host: entry.fields?.host });
+        }
+      } finally {
+        await events.cancel();
+      }
+      assert.deepEqual(onB, sse.received.slice(600));
+    } finally {
+      for (const logwisp of started) await logwisp.stop();
     }
   },
 );
