@@ -16,7 +16,13 @@ import {
   type LogWisp,
   startLogWisp,
 } from "./_logwisp.ts";
-import { startNatsServer, storedMessages } from "./_nats.ts";
+import {
+  createStream,
+  startNatsCluster,
+  startNatsServer,
+  storedMessages,
+  streamLeader,
+} from "./_nats.ts";
 
 // deno-lint-ignore no-explicit-any
 type Json = any;
@@ -366,6 +372,108 @@ natsTest(
       assert.deepEqual(onB, sse.received.slice(600));
     } finally {
       for (const logwisp of started) await logwisp.stop();
+    }
+  },
+);
+
+natsTest(
+  "max_pending_entries reached while NATS is away: reading pauses, then resumes, and every line arrives",
+  async () => {
+    await using dir = await tempDir("logwisp_nats_pending_");
+    await using nats = await startNatsServer();
+    const servers = [nats.url];
+    const log = join(dir.path, "app.log");
+    await Deno.writeTextFile(log, "");
+    const ports = { publisher: freePort(), gateway: freePort() };
+    const publisher = await startWith(
+      dir.path,
+      "publisher.toml",
+      publisherToml(
+        { dir: dir.path, name: "app", host: "web1", servers, port: ports.publisher },
+        "max_pending_entries = 100",
+      ),
+    );
+    const gateway = await startWith(
+      dir.path,
+      "gateway.toml",
+      gatewayToml({ servers, subjects: ["logwisp.web1.>"], port: ports.gateway }),
+    );
+    try {
+      await using client = new ResumingClient(`http://127.0.0.1:${ports.gateway}/stream`);
+      await waitFor(() => client.connections > 0);
+      const expected = numbered("before", 50);
+      await appendNumbered(log, "before", 0, 50);
+      await client.waitFor(50);
+
+      await nats.kill();
+      await appendNumbered(log, "outage", 0, 1000);
+      expected.push(...numbered("outage", 1000));
+      const status = () => getJson(`http://127.0.0.1:${ports.publisher}/status`) as Promise<Json>;
+      await waitFor(async () => (await status()).publish.state === "blocked", {
+        timeoutMs: 15_000,
+      });
+      const blocked = await status();
+      assert.equal(blocked.publish.pending_entries, 100);
+      const position = blocked.monitor.watchers[0].position;
+      // Lines written now are not read while publishing is blocked.
+      await appendNumbered(log, "blocked", 0, 500);
+      expected.push(...numbered("blocked", 500));
+      const later = await status();
+      assert.equal(later.publish.state, "blocked");
+      assert.equal(later.monitor.watchers[0].position, position);
+      assert.ok(position < (await Deno.stat(log)).size);
+
+      await nats.restart();
+      await client.waitFor(expected.length);
+      assertExactlyOnce(client.received, expected);
+      await waitFor(async () => (await status()).publish.state === "connected");
+    } finally {
+      await publisher.stop();
+      await gateway.stop();
+    }
+  },
+);
+
+natsTest(
+  "a three-node cluster with a replicated stream loses a node while publishing continues",
+  async () => {
+    await using dir = await tempDir("logwisp_nats_cluster_");
+    await using cluster = await startNatsCluster(3);
+    const servers = [...cluster.urls];
+    await createStream(servers, "LOGWISP", { subjects: ["logwisp.>"], replicas: 3 });
+    const log = join(dir.path, "app.log");
+    await Deno.writeTextFile(log, "");
+    const ports = { publisher: freePort(), gateway: freePort() };
+    const publisher = await startWith(
+      dir.path,
+      "publisher.toml",
+      publisherToml({ dir: dir.path, name: "app", host: "web1", servers, port: ports.publisher }),
+    );
+    const gateway = await startWith(
+      dir.path,
+      "gateway.toml",
+      gatewayToml({ servers, subjects: ["logwisp.*.app"], port: ports.gateway }),
+    );
+    try {
+      await using client = new ResumingClient(`http://127.0.0.1:${ports.gateway}/stream`);
+      await waitFor(() => client.connections > 0);
+      const expected: string[] = [];
+      const write = async (prefix: string, count: number) => {
+        await appendNumbered(log, prefix, 0, count);
+        expected.push(...numbered(prefix, count));
+      };
+      await write("before", 300);
+      await client.waitFor(expected.length);
+
+      const leader = await streamLeader(servers, "LOGWISP");
+      const killed = cluster.nodes.find((node) => node.name === leader)!;
+      await killed.kill();
+      for (let round = 0; round < 10; round++) await write(`after-kill-${round}`, 30);
+      await client.waitFor(expected.length, 60_000);
+      assertExactlyOnce(client.received, expected);
+    } finally {
+      await publisher.stop();
+      await gateway.stop();
     }
   },
 );
