@@ -196,6 +196,18 @@ Deno.test("Hub uses the source's sequence numbers when given", async () => {
   assert.equal(decode(await resumed.queue.take()), "45 y\n");
 });
 
+Deno.test("Hub skips what a client resumed past while its source fills it after a restart", async () => {
+  const h = new Hub({ ids: SEQUENCE_EVENT_IDS, ring: { entries: 10, bytes: 1 << 20 } });
+  const codec = lineCodec();
+  const resumed = h.subscribe(client({ codec, lastEventId: "42" }));
+  const fresh = h.subscribe(client({ codec }));
+  await h.publishAll([entry("old"), entry("seen"), entry("new")], [40, 42, 43]);
+  await h.publishAll([entry("newer")], [44]);
+  assert.equal(decode(await resumed.queue.take()), "43 new\n44 newer\n");
+  assert.equal(decode(await fresh.queue.take()), "40 old\n42 seen\n43 new\n44 newer\n");
+  assert.equal(resumed.filtered, 0, "not counted as filtered");
+});
+
 Deno.test("Hub replaces an entry it cannot serialize by a note, and counts it", async () => {
   const h = hub();
   const c = h.subscribe(client({ codec: lineCodec() }));
