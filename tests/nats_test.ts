@@ -8,6 +8,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { SseReader, tempDir, waitFor, which } from "../src/_test_utils.ts";
+import { runCli } from "./_cli.ts";
 import {
   appendNumbered,
   connectTcp,
@@ -477,3 +478,24 @@ natsTest(
     }
   },
 );
+
+Deno.test("publishing without host_name needs --allow-sys=hostname, and says so", async () => {
+  await using dir = await tempDir("logwisp_nats_sys_");
+  const config = join(dir.path, "logwisp.toml");
+  const toml = publisherToml({
+    dir: dir.path,
+    name: "app",
+    host: "",
+    servers: ["nats://127.0.0.1:1"],
+    port: freePort(),
+  });
+  await Deno.writeTextFile(config, toml);
+  const { code, stderr } = await runCli(["--config", config], {
+    permissions: [`--allow-read=${dir.path}`, "--allow-net"],
+  });
+  assert.equal(code, 1, stderr);
+  assert.match(
+    stderr,
+    /Cannot read the host name for the NATS subject: .*set host_name in \[streams.publish\], or allow it with --allow-sys=hostname/,
+  );
+});

@@ -1,6 +1,7 @@
 import { quote } from "../config/config_error.ts";
 import type { Config, HeartbeatConfig, MonitorConfig, ServerConfig } from "../config/types.ts";
 import { formatAddress } from "../server/connection.ts";
+import { describeNats } from "./describe_nats.ts";
 
 /** Human description of where the configuration came from, for `--check` and startup. */
 export function describeSource(config: Config): string {
@@ -27,6 +28,7 @@ export function formatCheckSummary(
     const { monitor, tcp, http } = stream;
     lines.push(`stream "${stream.name}"`);
     if (monitor) lines.push(...describeMonitor(monitor));
+    lines.push(...describeNats(stream));
     if (tcp) lines.push(`  tcp      ${address(tcp)}  ${serverDetails(tcp)}`);
     if (http) {
       const prefix = options.router ? `/${stream.name}` : "";

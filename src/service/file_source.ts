@@ -56,7 +56,12 @@ export class FileSource implements EntrySource {
   static async open(options: EntrySourceOptions): Promise<FileSource> {
     const { config, log } = options;
     if (!config.publish) return new FileSource(options, undefined);
-    const host = publishHost(config.publish);
+    let host: string;
+    try {
+      host = publishHost(config.publish);
+    } catch (error) {
+      throw new StartupError(`stream "${config.name}": publish: ${(error as Error).message}`);
+    }
     const publisher = await JetStreamPublisher.open({
       config: config.publish,
       stream: config.name,
