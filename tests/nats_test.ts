@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { SseReader, tempDir, waitFor, which } from "../src/_test_utils.ts";
-import { runCli } from "./_cli.ts";
+import { ROOT, runCli } from "./_cli.ts";
 import {
   appendNumbered,
   connectTcp,
@@ -498,4 +498,26 @@ Deno.test("publishing without host_name needs --allow-sys=hostname, and says so"
     stderr,
     /Cannot read the host name for the NATS subject: .*set host_name in \[streams.publish\], or allow it with --allow-sys=hostname/,
   );
+});
+
+Deno.test("the fleet example's LogWisp configurations pass --check", async () => {
+  for (const name of ["publisher-1.toml", "publisher-2.toml", "gateway.toml"]) {
+    const { code, stdout, stderr } = await runCli([
+      "--check",
+      "--config",
+      `${ROOT}deploy/nats/${name}`,
+    ]);
+    assert.equal(code, 0, `${name}: ${stderr}`);
+    assert.match(stdout, /^ {2}(publish|source) {2,3}nats nats:\/\/nats-1:4222/m);
+  }
+});
+
+natsTest("the fleet example's nats-server configuration is valid", async () => {
+  const { code, stderr } = await new Deno.Command("nats-server", {
+    args: ["-t", "-c", `${ROOT}deploy/nats/nats.conf`],
+    env: { NATS_NAME: "nats-1" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.equal(code, 0, new TextDecoder().decode(stderr));
 });
