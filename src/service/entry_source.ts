@@ -1,7 +1,7 @@
 import type { StreamConfig } from "../config/types.ts";
 import type { Log } from "../log.ts";
 import type { MonitorStats } from "../monitor/monitor.ts";
-import type { Hub } from "../stream/hub.ts";
+import type { Hub, HubHistory } from "../stream/hub.ts";
 import { FileSource } from "./file_source.ts";
 import { NatsSource } from "./nats_source.ts";
 
@@ -21,6 +21,8 @@ export interface EntrySource {
   monitorStats(): MonitorStats | undefined;
   /** The `publish` or `source` section of the stream's status, when it has one. */
   natsStatus(): Record<string, unknown> | undefined;
+  /** Entries older than the hub's ring, when the source keeps them (JetStream). */
+  readonly history?: HubHistory | undefined;
 }
 
 /** How to open a stream's source. */

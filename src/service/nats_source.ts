@@ -1,5 +1,6 @@
 import type { NatsSourceConfig } from "../config/types.ts";
 import { JetStreamSource } from "../nats/jetstream_source.ts";
+import type { HubHistory } from "../stream/hub.ts";
 import type { EntrySource, EntrySourceOptions } from "./entry_source.ts";
 
 /**
@@ -12,6 +13,15 @@ export class NatsSource implements EntrySource {
   readonly #source: JetStreamSource;
   readonly #config: NatsSourceConfig;
   readonly finished: Promise<unknown>;
+  /** Resume and `tail` beyond the ring read JetStream, as far as its retention reaches. */
+  readonly history: HubHistory = {
+    range: async (afterSeq, untilSeq) => {
+      const page = await this.#source.history(afterSeq, untilSeq - afterSeq, { untilSeq });
+      return { entries: page.entries, firstSeq: page.firstSeq };
+    },
+    last: (count, beforeSeq, accept) =>
+      this.#source.last(count, { beforeSeq, match: (item) => accept(item.entry) }),
+  };
 
   private constructor(source: JetStreamSource, config: NatsSourceConfig, signal: AbortSignal) {
     this.#source = source;

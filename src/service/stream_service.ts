@@ -68,6 +68,11 @@ export class StreamService {
       // A NATS-fed stream's entries keep their JetStream sequence: shared by every gateway.
       ids: config.source ? SEQUENCE_EVENT_IDS : runEventIds(options.startedAt),
       ring: { entries: config.http?.bufferSize ?? 0, bytes: config.http?.bufferBytes ?? 0 },
+      // The source is opened after the hub: looked up when a client needs history.
+      history: config.source && {
+        range: (afterSeq, untilSeq) => this.#source.history!.range(afterSeq, untilSeq),
+        last: (count, beforeSeq, accept) => this.#source.history!.last(count, beforeSeq, accept),
+      },
     });
     const prefix = options.router ? `/${config.name}` : "";
     if (config.http) {

@@ -37,6 +37,30 @@ export interface TransportTotals {
   slowDisconnected: number;
 }
 
+/** An entry older than the ring, as the source still holds it, with its sequence number. */
+export interface HistoryEntry {
+  readonly seq: number;
+  readonly entry: LogEntry;
+}
+
+/**
+ * Where entries older than the ring are read from (JetStream, for a stream fed from it), for
+ * resume and `tail` beyond what the ring keeps. Either call may fail (the source is away).
+ */
+export interface HubHistory {
+  /**
+   * The entries with a sequence above `afterSeq` and at most `untilSeq`, oldest first, and
+   * the first sequence the source still holds.
+   */
+  range(afterSeq: number, untilSeq: number): Promise<{ entries: HistoryEntry[]; firstSeq: number }>;
+  /** The last `count` entries before `beforeSeq` that `accept` takes, oldest first. */
+  last(
+    count: number,
+    beforeSeq: number,
+    accept: (entry: LogEntry) => boolean,
+  ): Promise<HistoryEntry[]>;
+}
+
 /** How a hub keeps and numbers entries. */
 export interface HubOptions {
   /** How entries are named on the wire and how clients' resume ids are read. */
@@ -45,7 +69,14 @@ export interface HubOptions {
   readonly ring: RingLimits;
   /** Receives, per entry written to a socket, the seconds since it was published. */
   readonly observeLatency?: (seconds: number) => void;
+  /** Reads entries older than the ring, for resume and `tail` beyond it. */
+  readonly history?: HubHistory | undefined;
 }
+
+/** How often a client catching up from history is looked at for room in its queue. */
+const CATCH_UP_POLL_MS = 20;
+/** Attempts at reading one page of history before the client is let go with a hole. */
+const CATCH_UP_ATTEMPTS = 5;
 
 /** One connected client of a hub. */
 export class Subscription {
@@ -66,6 +97,8 @@ export class Subscription {
    * entries, filling the hub after a restart): entries up to it are not sent again.
    */
   resumeAfter = 0;
+  /** Reading history before it joins the live entries: the hub does not offer it those. */
+  catchingUp = false;
   #filtered = 0;
   readonly #hub: Hub;
   readonly #totals: TransportTotals;
@@ -195,6 +228,7 @@ export class Hub {
 
     const byCodec = new Map<Codec, Subscription[]>();
     for (const client of this.#clients) {
+      if (client.catchingUp) continue;
       const clients = byCodec.get(client.codec);
       if (clients) clients.push(client);
       else byCodec.set(client.codec, [client]);
@@ -294,22 +328,141 @@ export class Hub {
     }
     const totals = this.totals(options.codec.transport);
     totals.connections++;
+    const history = this.#options.history;
+    if (history && point && "seq" in point && gap?.reason === "evicted") {
+      const subscription = new Subscription(this, options, undefined, totals);
+      void this.#catchUp(subscription, history, point.seq);
+      return subscription;
+    }
     const subscription = new Subscription(this, options, gap, totals);
     if (point && "seq" in point && point.seq > this.#seq) subscription.resumeAfter = point.seq;
-    const greeting = options.codec.greeting({ clientId: subscription.id, gap });
-    if (greeting) subscription.queue.force(greeting);
-    if (point === undefined && options.tail !== undefined && options.tail > 0) {
-      backlog = this.#ring.last(options.tail, (entry) => subscription.wants(entry));
+    const tail = point === undefined && options.tail !== undefined && options.tail > 0
+      ? options.tail
+      : 0;
+    if (tail > 0) {
+      backlog = this.#ring.last(tail, (entry) => subscription.wants(entry));
     } else {
       backlog = backlog.filter((entry) => subscription.wants(entry));
     }
-    if (backlog.length > 0) {
-      const frames = options.codec.encode(backlog);
-      const now = Date.now();
-      backlog.forEach((entry, i) => subscription.offer(frames[i]!, entry, now));
+    const before = backlog[0]?.seq ?? oldest;
+    if (history && tail > backlog.length && before > 1) {
+      void this.#tailFromHistory(subscription, history, tail - backlog.length, before);
+      return subscription;
     }
+    this.#greet(subscription, gap);
+    this.#offerAll(subscription, backlog);
     this.#clients.add(subscription);
     return subscription;
+  }
+
+  #greet(subscription: Subscription, gap: Gap | undefined): void {
+    const greeting = subscription.codec.greeting({ clientId: subscription.id, gap });
+    if (greeting) subscription.queue.force(greeting);
+  }
+
+  #offerAll(subscription: Subscription, entries: readonly PublishedEntry[]): void {
+    if (entries.length === 0) return;
+    const frames = subscription.codec.encode(entries);
+    const now = Date.now();
+    entries.forEach((entry, i) => subscription.offer(frames[i]!, entry, now));
+  }
+
+  /** History entries as the hub hands out entries, those the client wants. */
+  #fromHistory(subscription: Subscription, found: readonly HistoryEntry[]): PublishedEntry[] {
+    const now = performance.now();
+    return found
+      .map(({ seq, entry }) =>
+        new PublishedEntry(seq, this.#options.ids.format(seq), entry, this.#serialize(entry), now)
+      )
+      .filter((entry) => subscription.wants(entry));
+  }
+
+  /**
+   * A client resuming from before the ring reads the history page by page, each as large as
+   * its queue has room for, until it reaches the ring; then it joins the live entries in
+   * the same synchronous step as the ring's backlog: no gap, no duplicate. Its greeting says
+   * what the history no longer holds.
+   */
+  async #catchUp(subscription: Subscription, history: HubHistory, after: number): Promise<void> {
+    const queue = subscription.queue;
+    let position = after;
+    let greeted = false;
+    let failures = 0;
+    while (!queue.closed) {
+      const oldest = this.#ring.oldest?.seq ?? this.#seq + 1;
+      if (position >= oldest - 1) break;
+      const room = await roomIn(queue);
+      if (room === 0) return;
+      const until = Math.min(oldest - 1, position + room);
+      let page: { entries: HistoryEntry[]; firstSeq: number };
+      try {
+        page = await history.range(position, until);
+      } catch {
+        if (++failures < CATCH_UP_ATTEMPTS && greeted) {
+          await new Promise((resolve) => setTimeout(resolve, CATCH_UP_POLL_MS * 25));
+          continue;
+        }
+        // The source is away: the ring's entries, and the gap (or drops) say the rest.
+        if (greeted) this.totals(subscription.transport).dropped += oldest - 1 - position;
+        else this.#greet(subscription, this.#gap("evicted", position + 1, oldest - 1));
+        greeted = true;
+        position = oldest - 1;
+        break;
+      }
+      failures = 0;
+      if (!greeted) {
+        const gap = page.firstSeq > position + 1
+          ? this.#gap("evicted", position + 1, Math.min(until, page.firstSeq - 1))
+          : undefined;
+        this.#greet(subscription, gap);
+        greeted = true;
+        // Registered (for status, heartbeats and farewells) but offered no live entries yet.
+        subscription.catchingUp = true;
+        this.#clients.add(subscription);
+      }
+      this.#offerAll(subscription, this.#fromHistory(subscription, page.entries));
+      position = until;
+    }
+    if (queue.closed) return;
+    if (!greeted) this.#greet(subscription, undefined);
+    this.#offerAll(
+      subscription,
+      this.#ring.after(position).filter((entry) => subscription.wants(entry)),
+    );
+    subscription.catchingUp = false;
+    this.#clients.add(subscription);
+  }
+
+  /** `tail` beyond the ring: the older entries from the history, then the ring's and on. */
+  async #tailFromHistory(
+    subscription: Subscription,
+    history: HubHistory,
+    count: number,
+    before: number,
+  ): Promise<void> {
+    const filter = subscription.filter;
+    let older: HistoryEntry[] = [];
+    try {
+      const room = subscription.queue.limits.entries;
+      older = await history.last(Math.min(count, room), before, (entry) => {
+        try {
+          return filter === undefined || filter.matches(entry);
+        } catch {
+          return false;
+        }
+      });
+    } catch {
+      // The source is away: the ring's part of the tail only.
+    }
+    if (subscription.queue.closed) return;
+    this.#greet(subscription, undefined);
+    this.#offerAll(subscription, this.#fromHistory(subscription, older));
+    // The ring's part, and whatever was published while the history was read.
+    this.#offerAll(
+      subscription,
+      this.#ring.after(before - 1).filter((entry) => subscription.wants(entry)),
+    );
+    this.#clients.add(subscription);
   }
 
   #gap(reason: Gap["reason"], from: number, to: number): Gap {
@@ -429,4 +582,16 @@ export class Hub {
   get ring(): { readonly entries: number; readonly bytes: number } {
     return { entries: this.#ring.size, bytes: this.#ring.bytes };
   }
+}
+
+/**
+ * Waits until `queue` is at most half full, and returns how many entries it has room for;
+ * 0 once it is closed.
+ */
+async function roomIn(queue: ClientQueue): Promise<number> {
+  const { entries, bytes } = queue.limits;
+  while (!queue.closed && (queue.length > entries / 2 || queue.bytes > bytes / 2)) {
+    await new Promise((resolve) => setTimeout(resolve, CATCH_UP_POLL_MS));
+  }
+  return queue.closed ? 0 : entries - queue.length;
 }

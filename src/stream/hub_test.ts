@@ -307,3 +307,100 @@ Deno.test("utf8Length matches TextEncoder", () => {
     assert.equal(utf8Length(text), encoder.encode(text).length, JSON.stringify(text));
   }
 });
+
+/** A history holding `entries` from `firstSeq` on, as JetStream would; `fail` makes it throw. */
+function memoryHistory(messages: string[], firstSeq = 1) {
+  const stored = messages.map((message, i) => ({ seq: i + 1, entry: entry(message) }))
+    .filter((item) => item.seq >= firstSeq);
+  const history = {
+    fail: false,
+    reads: 0,
+    range(afterSeq: number, untilSeq: number) {
+      history.reads++;
+      if (history.fail) return Promise.reject(new Error("NATS is away"));
+      const entries = stored.filter((item) => item.seq > afterSeq && item.seq <= untilSeq);
+      return Promise.resolve({ entries, firstSeq });
+    },
+    last(count: number, beforeSeq: number, accept: (e: LogEntry) => boolean) {
+      history.reads++;
+      if (history.fail) return Promise.reject(new Error("NATS is away"));
+      const older = stored.filter((item) => item.seq < beforeSeq && accept(item.entry));
+      return Promise.resolve(older.slice(-count));
+    },
+  };
+  return history;
+}
+
+/** Reads a client's queue until `lines` lines (greeting included) have arrived. */
+async function readLines(
+  subscription: { queue: { take(): Promise<Batch | null> } },
+  lines: number,
+) {
+  let text = "";
+  while (text.split("\n").length - 1 < lines) {
+    const batch = await subscription.queue.take();
+    if (!batch) break;
+    text += decode(batch);
+  }
+  return text.split("\n").slice(0, -1);
+}
+
+const MESSAGES = Array.from({ length: 12 }, (_, i) => `m${i + 1}`);
+
+/** A sequence hub with a ring of 3 over `history`, entries 1..10 published. */
+async function historyHub(history: ReturnType<typeof memoryHistory>) {
+  const h = new Hub({ ids: SEQUENCE_EVENT_IDS, ring: { entries: 3, bytes: 1 << 20 }, history });
+  await h.publishAll(MESSAGES.slice(0, 10).map((m) => entry(m)), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+  return h;
+}
+
+Deno.test("Hub resumes a client from before its ring out of the history, page by page", async () => {
+  const history = memoryHistory(MESSAGES);
+  const h = await historyHub(history);
+  const limits = { entries: 4, bytes: 1 << 20 };
+  const c = h.subscribe(client({ codec: lineCodec(), lastEventId: "2", limits }));
+  assert.deepEqual(await readLines(c, 8), [3, 4, 5, 6, 7, 8, 9, 10].map((n) => `${n} m${n}`));
+  assert.ok(history.reads >= 2, "in pages no larger than the queue");
+  await h.publishAll([entry("m11")], [11]);
+  assert.deepEqual(await readLines(c, 1), ["11 m11"]);
+  c.close();
+});
+
+Deno.test("Hub says what the history no longer holds, or all it cannot read", async () => {
+  const h = await historyHub(memoryHistory(MESSAGES, 5));
+  const c = h.subscribe(client({ codec: lineCodec(), lastEventId: "2" }));
+  const lines = await readLines(c, 7);
+  assert.deepEqual(JSON.parse(lines[0]!.slice(4)), {
+    reason: "evicted",
+    from: "3",
+    to: "4",
+    missed: 2,
+  });
+  assert.deepEqual(lines.slice(1), [5, 6, 7, 8, 9, 10].map((n) => `${n} m${n}`));
+  c.close();
+
+  const away = memoryHistory(MESSAGES);
+  away.fail = true;
+  const h2 = await historyHub(away);
+  const d = h2.subscribe(client({ codec: lineCodec(), lastEventId: "2" }));
+  const fallback = await readLines(d, 4);
+  assert.deepEqual(JSON.parse(fallback[0]!.slice(4)), {
+    reason: "evicted",
+    from: "3",
+    to: "7",
+    missed: 5,
+  });
+  assert.deepEqual(fallback.slice(1), ["8 m8", "9 m9", "10 m10"]);
+  d.close();
+});
+
+Deno.test("Hub reads tail=N beyond its ring from the history, with the client's filter", async () => {
+  const h = await historyHub(memoryHistory(MESSAGES));
+  const c = h.subscribe(client({ codec: lineCodec(), tail: 5 }));
+  assert.deepEqual(await readLines(c, 5), [6, 7, 8, 9, 10].map((n) => `${n} m${n}`));
+  c.close();
+  const odd = { matches: (e: LogEntry) => Number(e.message.slice(1)) % 2 === 1 };
+  const f = h.subscribe(client({ codec: lineCodec(), tail: 4, filter: odd }));
+  assert.deepEqual(await readLines(f, 4), ["3 m3", "5 m5", "7 m7", "9 m9"]);
+  f.close();
+});
