@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { SseReader, tempDir, waitFor, which } from "../src/_test_utils.ts";
+import { SseReader, tempDir, waitFor, which, within } from "../src/_test_utils.ts";
 import { ROOT, runCli } from "./_cli.ts";
 import {
   appendNumbered,
@@ -521,3 +521,62 @@ natsTest("the fleet example's nats-server configuration is valid", async () => {
   }).output();
   assert.equal(code, 0, new TextDecoder().decode(stderr));
 });
+
+natsTest(
+  "a client resumes from far before a gateway's ring: the rest is read from JetStream",
+  async () => {
+    await using dir = await tempDir("logwisp_nats_history_");
+    await using nats = await startNatsServer();
+    const servers = [nats.url];
+    const log = join(dir.path, "app.log");
+    await Deno.writeTextFile(log, "");
+    const ports = { publisher: freePort(), gateway: freePort() };
+    const publisher = await startWith(
+      dir.path,
+      "publisher.toml",
+      publisherToml({ dir: dir.path, name: "app", host: "web1", servers, port: ports.publisher }),
+    );
+    const gateway = await startWith(
+      dir.path,
+      "gateway.toml",
+      gatewayToml({ servers, subjects: ["logwisp.*.app"], port: ports.gateway })
+        .replace("buffer_size = 10000", "buffer_size = 20"),
+    );
+    try {
+      const url = `http://127.0.0.1:${ports.gateway}/stream`;
+      await using first = new ResumingClient(url);
+      await waitFor(() => first.connections > 0);
+      // In bursts the first client's queue of 20 takes whole.
+      for (let i = 0; i < 300; i += 10) {
+        await appendNumbered(log, "line", i, i + 10);
+        await first.waitFor(i + 10);
+      }
+
+      // From the 10th entry: 270 of the 290 missed are older than the ring of 20.
+      const from = first.received[9]!;
+      const response = await fetch(url, { headers: { "Last-Event-ID": String(from.id) } });
+      const events = new SseReader(response.body!);
+      const resumed: Received[] = [];
+      try {
+        while (resumed.length < 290) {
+          const event = await within(
+            events.next(),
+            10_000,
+            () => `entry ${resumed.length + 1} of 290; got ${JSON.stringify(resumed.slice(-3))}`,
+          );
+          assert.ok(event, "the stream stayed open");
+          assert.notEqual(event.event, "gap", event.data);
+          if (event.event !== "message") continue;
+          const entry = JSON.parse(event.data);
+          resumed.push({ id: Number(event.id), message: entry.message, host: entry.fields?.host });
+        }
+      } finally {
+        await events.cancel();
+      }
+      assert.deepEqual(resumed, first.received.slice(10));
+    } finally {
+      await publisher.stop();
+      await gateway.stop();
+    }
+  },
+);

@@ -390,8 +390,14 @@ export class Hub {
     let failures = 0;
     while (!queue.closed) {
       const oldest = this.#ring.oldest?.seq ?? this.#seq + 1;
-      if (position >= oldest - 1) break;
-      const room = await roomIn(queue);
+      if (position >= oldest - 1) {
+        // Joins once the queue has room for the ring's backlog; the ring may move meanwhile.
+        const backlog = this.#ring.after(position).length;
+        if (queue.limits.entries - queue.length >= backlog || queue.length === 0) break;
+        await roomIn(queue, backlog);
+        continue;
+      }
+      const room = await roomIn(queue, queue.limits.entries / 2);
       if (room === 0) return;
       const until = Math.min(oldest - 1, position + room);
       let page: { entries: HistoryEntry[]; firstSeq: number };
@@ -585,12 +591,16 @@ export class Hub {
 }
 
 /**
- * Waits until `queue` is at most half full, and returns how many entries it has room for;
- * 0 once it is closed.
+ * Waits until `queue` has room for `need` entries (or is empty) and is at most half full in
+ * bytes; returns how many entries it has room for, 0 once it is closed.
  */
-async function roomIn(queue: ClientQueue): Promise<number> {
+async function roomIn(queue: ClientQueue, need: number): Promise<number> {
   const { entries, bytes } = queue.limits;
-  while (!queue.closed && (queue.length > entries / 2 || queue.bytes > bytes / 2)) {
+  const wanted = Math.min(need, entries);
+  while (
+    !queue.closed && queue.length > 0 &&
+    (entries - queue.length < wanted || queue.bytes > bytes / 2)
+  ) {
     await new Promise((resolve) => setTimeout(resolve, CATCH_UP_POLL_MS));
   }
   return queue.closed ? 0 : entries - queue.length;
