@@ -580,3 +580,45 @@ natsTest(
     }
   },
 );
+
+natsTest(
+  "a gateway restarted after more entries than its ring holds: its clients resume with no hole",
+  async () => {
+    await using dir = await tempDir("logwisp_nats_gateway_restart_");
+    await using nats = await startNatsServer();
+    const servers = [nats.url];
+    const log = join(dir.path, "app.log");
+    await Deno.writeTextFile(log, "");
+    const ports = { publisher: freePort(), gateway: freePort() };
+    const publisher = await startWith(
+      dir.path,
+      "publisher.toml",
+      publisherToml({ dir: dir.path, name: "app", host: "web1", servers, port: ports.publisher }),
+    );
+    const gatewayConfig = gatewayToml({ servers, subjects: ["logwisp.*.app"], port: ports.gateway })
+      .replace("buffer_size = 10000", "buffer_size = 20");
+    let gateway = await startWith(dir.path, "gateway.toml", gatewayConfig);
+    try {
+      await using client = new ResumingClient(`http://127.0.0.1:${ports.gateway}/stream`);
+      await waitFor(() => client.connections > 0);
+      const expected = numbered("before", 10);
+      await appendNumbered(log, "before", 0, 10);
+      await client.waitFor(10);
+
+      const connections = client.connections;
+      await gateway.stop();
+      // Five rings' worth while the gateway is away.
+      for (let i = 0; i < 100; i += 10) await appendNumbered(log, "away", i, i + 10);
+      expected.push(...numbered("away", 100));
+      await waitFor(async () => (await storedMessages(servers)).length === 110);
+      gateway = await startWith(dir.path, "gateway.toml", gatewayConfig);
+      await waitFor(() => client.connections > connections, { timeoutMs: 30_000 });
+      await client.waitFor(expected.length);
+      assertExactlyOnce(client.received, expected);
+      assert.deepEqual(client.gaps, []);
+    } finally {
+      await publisher.stop();
+      await gateway.stop();
+    }
+  },
+);

@@ -225,6 +225,8 @@ export class Hub {
     });
     for (const entry of published) this.#ring.push(entry);
     if (this.#clients.size === 0) return;
+    const history = this.#options.history;
+    if (history) this.#catchUpResumed(history, published[0]!.seq);
 
     const byCodec = new Map<Codec, Subscription[]>();
     for (const client of this.#clients) {
@@ -378,15 +380,35 @@ export class Hub {
   }
 
   /**
+   * A client that resumed from a sequence the hub had not reached (a gateway filling its
+   * ring after a restart) and whose source starts later than that: the entries in between
+   * come from the history, as for any resume from before the ring.
+   */
+  #catchUpResumed(history: HubHistory, first: number): void {
+    for (const client of this.#clients) {
+      if (client.resumeAfter === 0 || client.catchingUp || first <= client.resumeAfter + 1) {
+        continue;
+      }
+      client.catchingUp = true;
+      void this.#catchUp(client, history, client.resumeAfter, true);
+      client.resumeAfter = 0;
+    }
+  }
+
+  /**
    * A client resuming from before the ring reads the history page by page, each as large as
    * its queue has room for, until it reaches the ring; then it joins the live entries in
    * the same synchronous step as the ring's backlog: no gap, no duplicate. Its greeting says
-   * what the history no longer holds.
+   * what the history no longer holds (unless it was `greeted` already).
    */
-  async #catchUp(subscription: Subscription, history: HubHistory, after: number): Promise<void> {
+  async #catchUp(
+    subscription: Subscription,
+    history: HubHistory,
+    after: number,
+    greeted = false,
+  ): Promise<void> {
     const queue = subscription.queue;
     let position = after;
-    let greeted = false;
     let failures = 0;
     while (!queue.closed) {
       const oldest = this.#ring.oldest?.seq ?? this.#seq + 1;

@@ -404,3 +404,15 @@ Deno.test("Hub reads tail=N beyond its ring from the history, with the client's 
   assert.deepEqual(await readLines(f, 4), ["3 m3", "5 m5", "7 m7", "9 m9"]);
   f.close();
 });
+
+Deno.test("Hub fills the hole between a resume point and where a restarted source starts", async () => {
+  const history = memoryHistory(MESSAGES);
+  const h = new Hub({ ids: SEQUENCE_EVENT_IDS, ring: { entries: 3, bytes: 1 << 20 }, history });
+  // The client comes back before the source has delivered anything; the source starts at 8.
+  const c = h.subscribe(client({ codec: lineCodec(), lastEventId: "3" }));
+  await h.publishAll(MESSAGES.slice(7, 10).map((m) => entry(m)), [8, 9, 10]);
+  assert.deepEqual(await readLines(c, 7), [4, 5, 6, 7, 8, 9, 10].map((n) => `${n} m${n}`));
+  await h.publishAll([entry("m11")], [11]);
+  assert.deepEqual(await readLines(c, 1), ["11 m11"]);
+  c.close();
+});
