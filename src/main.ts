@@ -6,6 +6,7 @@
 import { parseCliArgs, UsageError } from "./cli/args.ts";
 import { formatCheckSummary } from "./cli/check_summary.ts";
 import { HELP } from "./cli/help.ts";
+import { natsWarnings } from "./cli/nats_warnings.ts";
 import { targetWarnings } from "./cli/target_warnings.ts";
 import { ConfigError, formatIssue } from "./config/config_error.ts";
 import { loadConfig } from "./config/load.ts";
@@ -48,7 +49,7 @@ export async function main(args: readonly string[]): Promise<number> {
     return 2;
   }
   if (options.check) {
-    const warnings = await targetWarnings(config);
+    const warnings = [...await targetWarnings(config), ...await natsWarnings(config)];
     return writeStdout(formatCheckSummary(config, { router: options.router, warnings })) ? 0 : 1;
   }
   return await serve(config, options, stderrLog);

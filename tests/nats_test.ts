@@ -498,6 +498,11 @@ Deno.test("publishing without host_name needs --allow-sys=hostname, and says so"
     stderr,
     /Cannot read the host name for the NATS subject: .*set host_name in \[streams.publish\], or allow it with --allow-sys=hostname/,
   );
+  const check = await runCli(["--check", "--config", config], {
+    permissions: [`--allow-read=${dir.path}`, "--allow-net"],
+  });
+  assert.equal(check.code, 0, check.stderr);
+  assert.match(check.stdout, /^Warning: streams\[0\]\.publish: \{host\} needs the host name/m);
 });
 
 Deno.test("the fleet example's LogWisp configurations pass --check", async () => {
