@@ -117,14 +117,14 @@ buffer_size = 200000
       text += `throughput line ${i} ${"x".repeat(60)}\n`;
     }
     const before = receiver.messages.length;
+    const publishedBefore = await publishedEntries(publisherPort);
     const started = wallNow();
     await Deno.writeTextFile(log, text, { append: true });
-    const publishedBefore = await publishedEntries(publisherPort);
     let acknowledgedAt = 0;
     await waitFor(async () => {
       if (
         acknowledgedAt === 0 &&
-        await publishedEntries(publisherPort) >= publishedBefore + THROUGHPUT_LINES - 1
+        await publishedEntries(publisherPort) >= publishedBefore + THROUGHPUT_LINES
       ) acknowledgedAt = wallNow();
       return receiver.messages.length >= before + THROUGHPUT_LINES;
     }, { timeoutMs: 300_000, intervalMs: 20 });
