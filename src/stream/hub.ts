@@ -237,6 +237,8 @@ export class Hub {
     }
     const wall = Date.now();
     for (const [codec, clients] of byCodec) this.#deliver(codec, clients, published, wall);
+    // Past a resume point, nothing more to skip.
+    for (const client of this.#clients) if (client.resumeAfter <= this.#seq) client.resumeAfter = 0;
   }
 
   /** Frames the entries `clients` want once, and offers each client its frames. */
@@ -337,7 +339,10 @@ export class Hub {
       return subscription;
     }
     const subscription = new Subscription(this, options, gap, totals);
-    if (point && "seq" in point && point.seq > this.#seq) subscription.resumeAfter = point.seq;
+    // Only a source's own numbering (it has a history) reaches ids this hub has not seen yet.
+    if (history && point && "seq" in point && point.seq > this.#seq) {
+      subscription.resumeAfter = point.seq;
+    }
     const tail = point === undefined && options.tail !== undefined && options.tail > 0
       ? options.tail
       : 0;

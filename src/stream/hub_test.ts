@@ -197,7 +197,11 @@ Deno.test("Hub uses the source's sequence numbers when given", async () => {
 });
 
 Deno.test("Hub skips what a client resumed past while its source fills it after a restart", async () => {
-  const h = new Hub({ ids: SEQUENCE_EVENT_IDS, ring: { entries: 10, bytes: 1 << 20 } });
+  const h = new Hub({
+    ids: SEQUENCE_EVENT_IDS,
+    ring: { entries: 10, bytes: 1 << 20 },
+    history: memoryHistory([]),
+  });
   const codec = lineCodec();
   const resumed = h.subscribe(client({ codec, lastEventId: "42" }));
   const fresh = h.subscribe(client({ codec }));
