@@ -42,9 +42,10 @@ interface Server {
 const SHUTDOWN_REASON = "server_shutdown";
 
 /**
- * One independent pipeline: source (files or NATS) → hub → TCP and HTTP servers, started and stopped as a
- * unit. Its servers are bound before its files are first scanned, so that its status
- * answers (`"state": "starting"`) while a directory of thousands of files is scanned.
+ * One independent pipeline: source (files, or NATS) → hub → TCP and HTTP servers, started
+ * and stopped as a unit. Its servers are bound before its files are first scanned, so that
+ * its status answers (`"state": "starting"`) while a directory of thousands of files is
+ * scanned.
  */
 export class StreamService {
   readonly config: StreamConfig;

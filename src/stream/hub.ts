@@ -443,18 +443,20 @@ export class Hub {
         break;
       }
       failures = 0;
+      // What the source no longer holds (its retention) is skipped: said once, or counted.
+      const missedTo = Math.min(oldest - 1, page.firstSeq - 1);
       if (!greeted) {
-        const gap = page.firstSeq > position + 1
-          ? this.#gap("evicted", position + 1, Math.min(until, page.firstSeq - 1))
-          : undefined;
+        const gap = missedTo > position ? this.#gap("evicted", position + 1, missedTo) : undefined;
         this.#greet(subscription, gap);
         greeted = true;
         // Registered (for status, heartbeats and farewells) but offered no live entries yet.
         subscription.catchingUp = true;
         this.#clients.add(subscription);
+      } else if (missedTo > position) {
+        this.totals(subscription.transport).dropped += missedTo - position;
       }
       this.#offerAll(subscription, this.#fromHistory(subscription, page.entries));
-      position = until;
+      position = Math.max(until, missedTo);
     }
     if (queue.closed) return;
     if (!greeted) this.#greet(subscription, undefined);
