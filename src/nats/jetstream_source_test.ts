@@ -57,7 +57,7 @@ async function publisher(server: NatsServer, host = "web-1", stream = "app") {
 /** A source collecting what it delivers. */
 async function source(
   server: NatsServer,
-  options: { subjects?: string[]; afterSeq?: number; maxBatch?: number } = {},
+  options: { subjects?: string[]; afterSeq?: number; maxBatch?: number; backfill?: number } = {},
 ) {
   const received: SourceEntry[] = [];
   const batches: number[] = [];
@@ -73,6 +73,7 @@ async function source(
     },
     ...(options.afterSeq !== undefined && { afterSeq: options.afterSeq }),
     ...(options.maxBatch !== undefined && { maxBatch: options.maxBatch }),
+    ...(options.backfill !== undefined && { backfill: options.backfill }),
   });
   return Object.assign(opened, { received, batches, log });
 }
@@ -303,4 +304,16 @@ Deno.test("checkSourceConfig() reports subjects and stream name by key", async (
   ]);
   const none = await checkSourceConfig(sourceConfig(["nats://n:4222"], []), "s");
   assert.deepEqual(none, [{ key: "s.subjects", message: "required: at least one subject" }]);
+});
+
+Deno.test("source: a backfill starts that many sequences before the end, then follows", async () => {
+  await using server = await startNatsServer();
+  await using pub = await publisher(server);
+  await pub.send(items(0, 10));
+  await using src = await source(server, { backfill: 3 });
+  await waitFor(() => src.received.length >= 3);
+  await pub.send(items(10, 12));
+  await waitFor(() => src.received.length >= 5);
+  assert.deepEqual(lines(src.received), [7, 8, 9, 10, 11]);
+  assert.deepEqual(src.received.map((entry) => entry.seq), [8, 9, 10, 11, 12]);
 });
