@@ -3,7 +3,10 @@
 # LogWisp container image: `docker build -t logwisp .`, then see docker-compose.yml.
 # The binary is `deno task compile`: its read permission is baked in (/var/log and
 # /etc/logwisp), so mount logs under /var/log and the configuration at
-# /etc/logwisp/logwisp.toml.
+# /etc/logwisp/logwisp.toml. NATS (README "Scaling out with NATS") needs nothing more: put
+# credential and CA files under /etc/logwisp and set host_name in [streams.publish] (the
+# binary has no --allow-sys=hostname, and a container's host name is its id anyway);
+# deploy/nats/docker-compose.yml runs a fleet.
 
 # ---- build: one self-contained executable ----------------------------------------------
 FROM denoland/deno:2.9.6 AS build

@@ -6,6 +6,7 @@
 import { parseCliArgs, UsageError } from "./cli/args.ts";
 import { formatCheckSummary } from "./cli/check_summary.ts";
 import { HELP } from "./cli/help.ts";
+import { natsWarnings } from "./cli/nats_warnings.ts";
 import { targetWarnings } from "./cli/target_warnings.ts";
 import { ConfigError, type ConfigIssue, formatIssue } from "./config/config_error.ts";
 import { loadConfig } from "./config/load.ts";
@@ -48,7 +49,11 @@ export async function main(args: readonly string[]): Promise<number> {
   });
   if (problems.length > 0) return configErrors(problems);
   if (options.check) {
-    const warnings = [...securityWarnings, ...(await targetWarnings(config))];
+    const warnings = [
+      ...securityWarnings,
+      ...await targetWarnings(config),
+      ...await natsWarnings(config),
+    ];
     return writeStdout(formatCheckSummary(config, { router: options.router, warnings })) ? 0 : 1;
   }
   for (const warning of securityWarnings) stderrLog("warn", warning);

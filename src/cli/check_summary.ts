@@ -8,6 +8,7 @@ import type {
   TransformConfig,
 } from "../config/types.ts";
 import { formatAddress } from "../server/connection.ts";
+import { describeNats } from "./describe_nats.ts";
 
 /** Human description of where the configuration came from, for `--check` and startup. */
 export function describeSource(config: Config): string {
@@ -35,6 +36,7 @@ export function formatCheckSummary(
     lines.push(`stream "${stream.name}"`);
     if (monitor) lines.push(...describeMonitor(monitor));
     if (stream.transform) lines.push(`  transform ${describeTransform(stream.transform)}`);
+    lines.push(...describeNats(stream));
     if (tcp) lines.push(`  tcp      ${address(tcp)}  ${serverDetails(tcp)}`);
     if (http) {
       const prefix = options.router ? `/${stream.name}` : "";

@@ -7,6 +7,7 @@ import { outsideReadPermission } from "./permissions.ts";
 import { readAudit, readListenerSecurity, SECURITY_KEYS } from "./read_security.ts";
 import { readTransform } from "./read_transform.ts";
 import { readMetrics } from "./read_metrics.ts";
+import { NATS_STREAM_KEYS, readNatsTables } from "./read_nats.ts";
 import type {
   Config,
   HeartbeatConfig,
@@ -35,7 +36,14 @@ export interface ValidateOptions {
 
 const TOP_KEYS = ["monitor", "streams", "router", "metrics", "console", "audit"];
 const GLOBAL_MONITOR_KEYS = ["check_interval_ms", "fs_events"];
-const STREAM_KEYS = ["name", "monitor", "tcpserver", "httpserver", "transform"];
+const STREAM_KEYS = [
+  "name",
+  "monitor",
+  "tcpserver",
+  "httpserver",
+  "transform",
+  ...NATS_STREAM_KEYS,
+];
 const MONITOR_KEYS = ["check_interval_ms", "targets", "read_from", "max_line_bytes", "fs_events"];
 const TARGET_KEYS = ["path", "pattern", "is_file"];
 const LIMIT_KEYS = ["max_connections", "max_connections_per_ip", "header_timeout_seconds"];
@@ -174,7 +182,10 @@ function readStreams(
       namedAt.set(name, key);
     }
 
-    const monitor = readMonitor(check, table.monitor, `${key}.monitor`, inherited, options);
+    const nats = readNatsTables(check, table, key);
+    const monitor = table.source === undefined
+      ? readMonitor(check, table.monitor, `${key}.monitor`, inherited, options)
+      : undefined;
     const tcp = readTcpServer(check, table.tcpserver, `${key}.tcpserver`);
     const http = readHttpServer(check, table.httpserver, `${key}.httpserver`);
     const transform = readTransform(check, table.transform, `${key}.transform`);
@@ -186,7 +197,8 @@ function readStreams(
       key,
       config: {
         name: name ?? key,
-        monitor,
+        ...(monitor && { monitor }),
+        ...nats,
         ...(tcp.config && { tcp: tcp.config }),
         ...(http.config && { http: http.config }),
         ...(transform && { transform }),

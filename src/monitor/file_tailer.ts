@@ -50,6 +50,18 @@ export interface WatcherStats {
   readonly detail?: string;
 }
 
+/**
+ * Where an entry comes from: its file (identity and how often that file was read again from
+ * the start) and where its line ends in it. The same line of the same file always has the
+ * same origin, whenever it is read: it names the line for de-duplication downstream.
+ */
+export interface EntryOrigin {
+  /** `<identity>~<generation>`: the file, and how often it was read again from the start. */
+  readonly file: string;
+  /** The byte just past the line's newline (or cut); 0 for a rotation notice. */
+  readonly offset: number;
+}
+
 /** How a tailer follows its path. */
 export interface TailerOptions {
   /** The path to follow. */
@@ -60,8 +72,11 @@ export interface TailerOptions {
   readonly startAtEnd: boolean;
   /** Who reads which file, so that one file is read through one path only. */
   readonly registry: IdentityRegistry;
-  /** Receives the entries of each chunk read, in order; the tailer waits for it. */
-  readonly emit: (entries: LogEntry[]) => void | Promise<void>;
+  /**
+   * Receives the entries of each chunk read, in order, and the origin of each; the tailer
+   * waits for it.
+   */
+  readonly emit: (entries: LogEntry[], origins: EntryOrigin[]) => void | Promise<void>;
   /** Where problems are reported. */
   readonly log: Log;
   /** Prefix of log messages, e.g. `stream "app"`. */
@@ -74,6 +89,8 @@ export interface TailerOptions {
 interface Draining {
   readonly file: TailFile;
   readonly identity: FileIdentity;
+  /** Its {@linkcode EntryOrigin.file}. */
+  readonly key: string;
   position: number;
   /** Holds the file's partial last line. */
   readonly splitter: LineSplitter;
@@ -114,6 +131,12 @@ export class FileTailer {
   #draining: Draining[] = [];
   /** Entries of the chunk being read, handed to `emit` together. */
   #batch: LogEntry[] = [];
+  /** The origin of each entry of `#batch`. */
+  #origins: EntryOrigin[] = [];
+  /** The file the splitter is fed from, and the offset of the chunk pushed. */
+  #feeding: { key: string; base: number } = { key: "", base: 0 };
+  /** Times the current file was read again from the start (truncated). */
+  #generation = 0;
 
   #file: TailFile | undefined;
   #identity: FileIdentity | undefined;
@@ -155,11 +178,12 @@ export class FileTailer {
     this.#source = basename(options.path);
     this.#startAtEnd = options.startAtEnd;
     this.#splitter = this.#newSplitter();
-    this.#sink = (line, truncated) => {
+    this.#sink = (line, truncated, end) => {
       this.#entriesRead++;
       if (truncated) this.#truncatedLines++;
       this.#lastRead = this.#at;
       this.#batch.push(parseLine(line, this.#source, this.#at, truncated));
+      this.#origins.push({ file: this.#feeding.key, offset: this.#feeding.base + end });
     };
   }
 
@@ -243,6 +267,7 @@ export class FileTailer {
     const chunk = buffer.subarray(length, count);
     this.#at = readTime(Date.now());
     this.#bytesRead += chunk.length;
+    this.#feed(this.#key, this.#position);
     this.#splitter.push(chunk, this.#sink);
     this.#remember(chunk);
     this.#position += chunk.length;
@@ -309,6 +334,7 @@ export class FileTailer {
         draining.splitter,
         buffer,
         Infinity,
+        { key: draining.key, base: draining.position },
         (chunk) => draining.position += chunk.length,
       );
       // Unreadable now: let it go with what was read.
@@ -318,6 +344,7 @@ export class FileTailer {
         kept.push(draining);
         continue;
       }
+      this.#feed(draining.key, draining.position);
       draining.splitter.flush(this.#sink);
       // Still named: whoever follows its new name continues from here, not from 0.
       const position = named ? draining.position : undefined;
@@ -337,6 +364,7 @@ export class FileTailer {
     this.#draining.push({
       file,
       identity,
+      key: this.#key,
       position: this.#position,
       splitter: this.#splitter,
       since: now,
@@ -409,6 +437,7 @@ export class FileTailer {
       return false;
     }
     this.#file = file;
+    if (identity !== this.#identity && identity !== this.#lastIdentity) this.#generation = 0;
     this.#identity = identity;
     this.#followsLink = await followsLink(this.path);
     this.#lastSize = info.size;
@@ -431,7 +460,10 @@ export class FileTailer {
     const file = this.#file;
     const identity = this.#identity;
     if (!file || identity === undefined) return;
-    if (flush) this.#splitter.flush(this.#sink);
+    if (flush) {
+      this.#feed(this.#key, this.#position);
+      this.#splitter.flush(this.#sink);
+    }
     const exists = await this.#exists();
     this.#file = undefined;
     this.#identity = undefined;
@@ -524,7 +556,8 @@ export class FileTailer {
           continue;
         }
         copy.seek(position);
-        await this.#pump(copy, this.#splitter, buffer, MAX_BYTES_PER_CHECK, (chunk) => {
+        const origin = { key: this.#key, base: position };
+        await this.#pump(copy, this.#splitter, buffer, MAX_BYTES_PER_CHECK, origin, (chunk) => {
           this.#recoveredBytes += chunk.length;
         });
         return;
@@ -538,7 +571,9 @@ export class FileTailer {
 
   /** Same file, new content: read it again from the start. */
   #restart(reason: RotationReason): void {
+    this.#feed(this.#key, this.#position);
     this.#splitter.flush(this.#sink);
+    this.#generation++;
     this.#file?.seek(0);
     this.#position = 0;
     this.#fingerprintLength = 0;
@@ -554,6 +589,7 @@ export class FileTailer {
       this.#splitter,
       buffer,
       limit,
+      { key: this.#key, base: this.#position },
       (chunk) => {
         this.#remember(chunk);
         this.#position += chunk.length;
@@ -569,14 +605,17 @@ export class FileTailer {
   /**
    * Reads `file` from where it is into `splitter`, chunk by chunk, emitting the entries of
    * each, until its end or `limit` bytes (`limited`); `advance` sees every chunk read.
+   * `origin` names the file and the offset it is read from, for the entries' origins.
    */
   async #pump(
     file: TailFile,
     splitter: LineSplitter,
     buffer: Uint8Array,
     limit: number,
+    origin: { key: string; base: number },
     advance: (chunk: Uint8Array) => void,
   ): Promise<{ limited: boolean; error?: unknown }> {
+    let base = origin.base;
     for (let total = 0; total < limit;) {
       let count: number | null;
       try {
@@ -588,6 +627,8 @@ export class FileTailer {
       this.#at = readTime(Date.now());
       const chunk = buffer.subarray(0, count);
       this.#bytesRead += count;
+      this.#feed(origin.key, base);
+      base += count;
       splitter.push(chunk, this.#sink);
       advance(chunk);
       total += count;
@@ -603,8 +644,20 @@ export class FileTailer {
   async #emit(): Promise<void> {
     if (this.#batch.length === 0) return;
     const batch = this.#batch;
+    const origins = this.#origins;
     this.#batch = [];
-    await this.#options.emit(batch);
+    this.#origins = [];
+    await this.#options.emit(batch, origins);
+  }
+
+  /** The lines the splitter emits next come from file `key`, from offset `base` on. */
+  #feed(key: string, base: number): void {
+    this.#feeding = { key, base };
+  }
+
+  /** The origin key of the current file. */
+  get #key(): string {
+    return `${this.#identity ?? ""}~${this.#generation}`;
   }
 
   #rotated(reason: RotationReason): void {
@@ -618,6 +671,7 @@ export class FileTailer {
       message: `Log rotation detected (#${count}): ${reason}`,
       fields: { event: "rotation", reason, count },
     });
+    this.#origins.push({ file: this.#key, offset: 0 });
   }
 
   /** Reports a problem once per distinct problem; it is retried on every check. */

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { append, tempDir, within } from "../_test_utils.ts";
 import type { LogEntry } from "../entry/entry.ts";
 import type { LogLevel } from "../log.ts";
-import { FileTailer, type TailerOptions } from "./file_tailer.ts";
+import { type EntryOrigin, FileTailer, type TailerOptions } from "./file_tailer.ts";
 import { IdentityRegistry } from "./identity_registry.ts";
 
 /** A tailer driven by explicit checks, with what it emitted and logged. */
@@ -286,4 +286,37 @@ Deno.test("FileTailer refuses a FIFO swapped in between its stat and its open, w
   await within(t.check(), 5000, "a check that opens a FIFO");
   assert.equal(t.tailer.state, "error");
   assert.equal(t.tailer.stats().detail, "it is a FIFO, not a regular file");
+});
+
+Deno.test("FileTailer names each entry by its file and where its line ends, the same on every read", async () => {
+  await using dir = await tempDir();
+  const path = join(dir.path, "app.log");
+  await Deno.writeTextFile(path, "one\ntw");
+  const origins: EntryOrigin[] = [];
+  const emit = (_: LogEntry[], batch: EntryOrigin[]) => void origins.push(...batch);
+  using t = tailer(path, { emit });
+  await t.check();
+  await append(path, "o\nthree\n");
+  await t.check();
+  const [file] = origins.map((origin) => origin.file);
+  assert.match(file!, /^\d+:\d+~0$/);
+  assert.deepEqual(origins, [
+    { file, offset: 4 },
+    { file, offset: 8 },
+    { file, offset: 14 },
+  ]);
+
+  // Read again from the start, in one chunk: the same names.
+  const again: EntryOrigin[] = [];
+  using second = tailer(path, { emit: (_, batch) => void again.push(...batch) });
+  await second.check();
+  assert.deepEqual(again, origins);
+
+  // Truncated and rewritten: a new generation of the same file.
+  await Deno.writeTextFile(path, "x\n");
+  await t.check();
+  assert.deepEqual(origins.slice(3), [
+    { file: file!.replace(/~0$/, "~1"), offset: 0 },
+    { file: file!.replace(/~0$/, "~1"), offset: 2 },
+  ]);
 });

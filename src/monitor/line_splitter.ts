@@ -4,8 +4,13 @@ export interface LineSplitterOptions {
   readonly maxLineBytes: number;
 }
 
-/** Called once per complete line; `truncated` when the line was cut at maxLineBytes. */
-export type LineSink = (line: string, truncated: boolean) => void;
+/**
+ * Called once per complete line; `truncated` when the line was cut at maxLineBytes. `end`
+ * says where the line ends in the chunk given to {@linkcode LineSplitter.push}: the byte
+ * after its newline, or after the cut (0 for a line emitted by `flush`). Added to the
+ * chunk's offset in its file, it names the line (publishing's de-duplication ids).
+ */
+export type LineSink = (line: string, truncated: boolean, end: number) => void;
 
 // ignoreBOM keeps a U+FEFF as text: otherwise each decode call would drop one at its start,
 // and the lines would depend on where chunks and decode calls begin.
@@ -17,18 +22,25 @@ const EMPTY = new Uint8Array(0);
 // followed file has a splitter, and most never need more.
 const RETAINED_BUFFER_BYTES = 64 * 1024;
 
-/** Emits the lines of `block`, which holds whole lines without the final `\n`. */
-function emitBlock(block: Uint8Array, sink: LineSink): void {
+/**
+ * Emits the lines of `block`, which holds whole lines without the final `\n`; `offset` is
+ * where the block starts in the chunk pushed (negative when it starts in held bytes).
+ */
+function emitBlock(block: Uint8Array, sink: LineSink, offset: number): void {
   // A `\n` byte never occurs inside a UTF-8 sequence, so decoding the block in one call and
-  // splitting the text gives the same lines as decoding line by line, much faster.
+  // splitting the text gives the same lines as decoding line by line, much faster; each
+  // `\n` of the text is the next `\n` byte of the block, which gives the line's end.
   const text = decoder.decode(block);
   let start = 0;
+  let byte = 0;
   while (start <= text.length) {
     let end = text.indexOf("\n", start);
     if (end === -1) end = text.length;
+    const newline = end === text.length ? block.length : block.indexOf(LF, byte);
     const stop = end > start && text.charCodeAt(end - 1) === CR ? end - 1 : end;
-    if (stop > start) sink(text.slice(start, stop), false);
+    if (stop > start) sink(text.slice(start, stop), false, offset + newline + 1);
     start = end + 1;
+    byte = newline + 1;
   }
 }
 
@@ -90,8 +102,9 @@ export class LineSplitter {
       const lineEnd = newline === -1 ? chunk.length : newline;
       if (this.#pending + lineEnd > max) {
         // Hold one byte past the limit: it tells whether the cut splits a character.
-        this.#hold(chunk.subarray(0, max + 1 - this.#pending));
-        this.#emitCut(this.#take(), sink);
+        const cut = max + 1 - this.#pending;
+        this.#hold(chunk.subarray(0, cut));
+        this.#emitCut(this.#take(), sink, cut);
         if (newline === -1) {
           this.#skipping = true;
           return;
@@ -99,7 +112,8 @@ export class LineSplitter {
       } else {
         this.#hold(chunk.subarray(0, lineEnd));
         if (newline === -1) return;
-        emitBlock(this.#take(), sink);
+        const held = this.#take();
+        emitBlock(held, sink, lineEnd - held.length);
       }
       pos = newline + 1;
     }
@@ -109,23 +123,23 @@ export class LineSplitter {
     // such a block can be over-long. A block that would hold no newline starts an over-long line.
     while (pos <= last) {
       if (last - pos <= max) {
-        emitBlock(chunk.subarray(pos, last), sink);
+        emitBlock(chunk.subarray(pos, last), sink, pos);
         pos = last + 1;
         break;
       }
       const newline = chunk.lastIndexOf(LF, pos + max);
       if (newline >= pos) {
-        emitBlock(chunk.subarray(pos, newline), sink);
+        emitBlock(chunk.subarray(pos, newline), sink, pos);
         pos = newline + 1;
       } else {
-        this.#emitCut(chunk.subarray(pos, pos + max + 1), sink);
+        this.#emitCut(chunk.subarray(pos, pos + max + 1), sink, pos + max + 1);
         pos = chunk.indexOf(LF, pos + max + 1) + 1;
       }
     }
 
     const rest = chunk.length - pos;
     if (rest > max) {
-      this.#emitCut(chunk.subarray(pos, pos + max + 1), sink);
+      this.#emitCut(chunk.subarray(pos, pos + max + 1), sink, pos + max + 1);
       this.#skipping = true;
     } else if (rest > 0) {
       this.#hold(chunk.subarray(pos));
@@ -139,7 +153,9 @@ export class LineSplitter {
   flush(sink: LineSink): void {
     // A new file follows: an over-long line being skipped has ended too.
     this.#skipping = false;
-    if (this.#pending > 0) emitBlock(this.#take(), sink);
+    if (this.#pending === 0) return;
+    const held = this.#take();
+    emitBlock(held, sink, -held.length - 1);
   }
 
   /** Appends to the held partial line; the caller keeps the total within max + 1 bytes. */
@@ -163,13 +179,16 @@ export class LineSplitter {
     return held;
   }
 
-  /** Emits the first max bytes of `line` (max + 1 bytes of an over-long line) as truncated. */
-  #emitCut(line: Uint8Array, sink: LineSink): void {
+  /**
+   * Emits the first max bytes of `line` (max + 1 bytes of an over-long line) as truncated;
+   * `end` is where those max + 1 bytes end in the chunk pushed.
+   */
+  #emitCut(line: Uint8Array, sink: LineSink, end: number): void {
     let cut = this.#maxLineBytes;
     // Back off over continuation bytes (10xxxxxx) so the first excluded byte starts a
     // character; a UTF-8 character has at most 3 of them, invalid runs are cut anyway.
     for (let i = 0; i < 3 && cut > 0 && (line[cut]! & 0xc0) === 0x80; i++) cut--;
     this.#truncatedLines++;
-    sink(decoder.decode(line.subarray(0, cut)), true);
+    sink(decoder.decode(line.subarray(0, cut)), true, end);
   }
 }

@@ -265,3 +265,32 @@ Deno.test("LineSplitter: mixed input follows the rules at every chunk size and l
     }
   }
 });
+
+/** Each line with where it ends in the whole input, fed in chunks of `chunkSize`. */
+function lineEnds(input: Uint8Array, maxLineBytes: number, chunkSize: number): [string, number][] {
+  const splitter = new LineSplitter({ maxLineBytes });
+  const ends: [string, number][] = [];
+  let base = 0;
+  const sink = (line: string, _truncated: boolean, end: number) => ends.push([line, base + end]);
+  for (let offset = 0; offset < input.length; offset += chunkSize) {
+    base = offset;
+    splitter.push(input.subarray(offset, offset + chunkSize), sink);
+  }
+  base = input.length;
+  splitter.flush(sink);
+  return ends;
+}
+
+Deno.test("line ends are byte offsets in the file, whatever the chunks", () => {
+  const input = bytes("ab\n\ncé\r\n", [0xff, 0xfe], "x\n", "0123456789abc\n", "tail");
+  const expected: [string, number][] = [
+    ["ab", 3],
+    ["cé", 9],
+    ["\ufffd\ufffdx", 13],
+    ["0123456789", 24],
+    ["tail", 31],
+  ];
+  for (const chunkSize of [1, 2, 3, 5, 7, 64]) {
+    assert.deepEqual(lineEnds(input, 10, chunkSize), expected, `chunks of ${chunkSize}`);
+  }
+});

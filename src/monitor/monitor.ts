@@ -3,20 +3,28 @@ import type { MonitorConfig, TargetConfig } from "../config/types.ts";
 import type { LogEntry } from "../entry/entry.ts";
 import { fsErrorReason, isNotFound } from "../fs_error.ts";
 import { type Log, quote, stderrLog } from "../log.ts";
-import { FileTailer, type RotationReason, type WatcherStats } from "./file_tailer.ts";
+import {
+  type EntryOrigin,
+  FileTailer,
+  type RotationReason,
+  type WatcherStats,
+} from "./file_tailer.ts";
 import { type FsEvent, FsEvents } from "./fs_events.ts";
 import { compileGlob } from "./glob.ts";
 import { IdentityRegistry } from "./identity_registry.ts";
+
+export type { EntryOrigin } from "./file_tailer.ts";
 
 /** How a stream's monitor runs. */
 export interface MonitorOptions {
   /** What to follow, and how often to look. */
   readonly config: MonitorConfig;
   /**
-   * Receives the entries of each chunk read, in file order per file. The monitor waits for
-   * it before reading on: it may yield to let clients drain, but must not wait for them.
+   * Receives the entries of each chunk read, in file order per file, and the origin of each
+   * (file and offset). The monitor waits for it before reading on: it may yield to let
+   * clients drain, but must not wait for them.
    */
-  readonly onEntries: (entries: LogEntry[]) => void | Promise<void>;
+  readonly onEntries: (entries: LogEntry[], origins: EntryOrigin[]) => void | Promise<void>;
   /** Stops the monitor and closes every file. */
   readonly signal: AbortSignal;
   /** Prefix of log messages, e.g. `stream "app"`. */
@@ -408,9 +416,9 @@ export class Monitor {
       // Files that appear after startup are read from the start: nothing written is lost.
       startAtEnd: this.#startup && this.#options.config.readFrom === "end",
       registry: this.#registry,
-      emit: (entries) => {
+      emit: (entries, origins) => {
         this.#totalEntries += entries.length;
-        return this.#options.onEntries(entries);
+        return this.#options.onEntries(entries, origins);
       },
       log: this.#log,
       label: this.#label,

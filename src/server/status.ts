@@ -30,8 +30,10 @@ export interface StreamSnapshot {
   readonly state: "starting" | "running" | "stopping";
   /** Seconds since the process started. */
   readonly uptimeSeconds: number;
-  /** The monitor's numbers. */
-  readonly monitor: MonitorStats;
+  /** Absent for a stream fed from NATS. */
+  readonly monitor?: MonitorStats | undefined;
+  /** `publish` or `source` status of a stream that uses NATS. */
+  readonly nats?: Record<string, unknown> | undefined;
   /** The stream's hub: clients and delivery counters. */
   readonly hub: Hub;
   /** Entries the stream's transform dropped. */
@@ -60,7 +62,8 @@ export function streamStatus(snapshot: StreamSnapshot): Record<string, unknown> 
       uptime_seconds: snapshot.uptimeSeconds,
       ...(main && listenerFields(main)),
     },
-    monitor: {
+    ...snapshot.nats,
+    monitor: monitor && {
       active_watchers: monitor.activeWatchers,
       total_entries: monitor.totalEntries,
       dropped_entries: hub.droppedEntries,

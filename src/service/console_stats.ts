@@ -12,9 +12,12 @@ export function formatConsoleStats(snapshots: readonly StreamSnapshot[], now: Da
   for (const { name, monitor, hub, tcp, http } of snapshots) {
     const drops = hub.droppedEntries > 0 ? ` dropped=${hub.droppedEntries}` : "";
     const count = (server: typeof tcp) => server ? hub.clientCount(server.codecs) : 0;
+    // A NATS-fed stream has no watchers: it counts what it received.
+    const source = monitor
+      ? `watchers=${monitor.activeWatchers} entries=${monitor.totalEntries}`
+      : `nats last_seq=${hub.lastSeq}`;
     lines.push(
-      `  ${name}: watchers=${monitor.activeWatchers} entries=${monitor.totalEntries} ` +
-        `tcp_conns=${count(tcp)} http_conns=${count(http)}${drops}`,
+      `  ${name}: ${source} tcp_conns=${count(tcp)} http_conns=${count(http)}${drops}`,
     );
   }
   return lines.join("\n") + "\n";

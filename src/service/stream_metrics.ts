@@ -19,10 +19,12 @@ export function streamMetrics(
   const { monitor, hub } = snapshot;
   const rotations: Record<string, number> = {};
   for (const [reason, label] of Object.entries(ROTATION_LABELS)) {
-    rotations[label] = monitor.rotationsBy[reason as RotationReason] ?? 0;
+    rotations[label] = monitor?.rotationsBy[reason as RotationReason] ?? 0;
   }
   const files: Record<string, number> = { following: 0, missing: 0, duplicate: 0, error: 0 };
-  for (const watcher of monitor.watchers) files[watcher.state] = (files[watcher.state] ?? 0) + 1;
+  for (const watcher of monitor?.watchers ?? []) {
+    files[watcher.state] = (files[watcher.state] ?? 0) + 1;
+  }
   const clients = new Map<string, number>();
   for (const client of hub.clients) {
     clients.set(client.transport, (clients.get(client.transport) ?? 0) + 1);
@@ -30,12 +32,12 @@ export function streamMetrics(
   const servers = [snapshot.http, snapshot.tcp].filter((s) => s !== undefined);
   return {
     stream: snapshot.name,
-    entries: monitor.totalEntries,
-    bytesRead: monitor.bytesRead,
-    // No transform drops entries yet: the count is zero, not unknown.
-    filteredEntries: 0,
-    truncatedLines: monitor.truncatedLines,
-    readErrors: monitor.readErrors,
+    // A stream fed from NATS reads no files: its entries are those the hub was given.
+    entries: monitor?.totalEntries ?? hub.lastSeq,
+    bytesRead: monitor?.bytesRead ?? 0,
+    filteredEntries: snapshot.filteredEntries ?? 0,
+    truncatedLines: monitor?.truncatedLines ?? 0,
+    readErrors: monitor?.readErrors ?? 0,
     rotations,
     files,
     transports: servers.flatMap((server) => server.codecs.map((codec) => codec.transport)),

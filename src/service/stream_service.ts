@@ -3,7 +3,6 @@ import type { ServerConfig, StreamConfig } from "../config/types.ts";
 import type { Log } from "../log.ts";
 import { collectMetrics, type StreamMetrics } from "../metrics/collect.ts";
 import { Histogram } from "../metrics/histogram.ts";
-import { Monitor } from "../monitor/monitor.ts";
 import { formatAddress } from "../server/connection.ts";
 import { type HttpHandler, serveHttp } from "../server/http_server.ts";
 import { Guard } from "../server/guard.ts";
@@ -16,13 +15,14 @@ import { serveTcp, tcpCodec } from "../server/tcp_server.ts";
 import { wsCodec } from "../server/ws_codec.ts";
 import { wsHandler } from "../server/ws_endpoint.ts";
 import type { Codec } from "../stream/codec.ts";
-import { runEventIds } from "../stream/event_ids.ts";
+import { runEventIds, SEQUENCE_EVENT_IDS } from "../stream/event_ids.ts";
 import { runHeartbeat } from "../stream/heartbeat.ts";
 import { Hub } from "../stream/hub.ts";
 import { runSlowClientReaper } from "../stream/slow_clients.ts";
 import { bindTls } from "../tls/tls_source.ts";
 import { clientAudit } from "./client_audit.ts";
 import type { Security } from "./security.ts";
+import { type EntrySource, openEntrySource } from "./entry_source.ts";
 import { StartupError } from "./startup_error.ts";
 import { StreamTransform } from "./stream_transform.ts";
 import { streamMetrics } from "./stream_metrics.ts";
@@ -62,9 +62,10 @@ interface Server {
 const SHUTDOWN_REASON = "server_shutdown";
 
 /**
- * One independent pipeline: monitor → hub → TCP and HTTP servers, started and stopped as a
- * unit. Its servers are bound before its files are first scanned, so that its status
- * answers (`"state": "starting"`) while a directory of thousands of files is scanned.
+ * One independent pipeline: source (files, or NATS) → hub → TCP and HTTP servers, started
+ * and stopped as a unit. Its servers are bound before its files are first scanned, so that
+ * its status answers (`"state": "starting"`) while a directory of thousands of files is
+ * scanned.
  */
 export class StreamService {
   /** The stream's configuration. */
@@ -73,10 +74,10 @@ export class StreamService {
   readonly handler: HttpHandler | undefined;
   readonly #options: StreamServiceOptions;
   readonly #hub: Hub;
-  readonly #monitor: Monitor;
   readonly #transform: StreamTransform;
   /** Read-to-send latency of this stream's clients. */
   readonly #latency = new Histogram();
+  #source!: EntrySource;
   readonly #signal: AbortSignal;
   #http: Server | undefined;
   #tcp: Server | undefined;
@@ -84,13 +85,13 @@ export class StreamService {
   readonly #finished: Promise<unknown>[] = [];
 
   private constructor(options: StreamServiceOptions, signal: AbortSignal) {
-    const { config, log } = options;
-    if (!config.monitor) throw new StartupError(`stream "${config.name}": no monitor configured`);
+    const { config } = options;
     this.config = config;
     this.#options = options;
     this.#signal = signal;
     this.#hub = new Hub({
-      ids: runEventIds(options.startedAt),
+      // A NATS-fed stream's entries keep their JetStream sequence: shared by every gateway.
+      ids: config.source ? SEQUENCE_EVENT_IDS : runEventIds(options.startedAt),
       ring: { entries: config.http?.bufferSize ?? 0, bytes: config.http?.bufferBytes ?? 0 },
       ...(options.audit?.enabled &&
         {
@@ -101,15 +102,13 @@ export class StreamService {
           ),
         }),
       observeLatency: (seconds) => this.#latency.observe(seconds),
+      // The source is opened after the hub: looked up when a client needs history.
+      history: config.source && {
+        range: (afterSeq, untilSeq) => this.#source.history!.range(afterSeq, untilSeq),
+        last: (count, beforeSeq, accept) => this.#source.history!.last(count, beforeSeq, accept),
+      },
     });
     this.#transform = new StreamTransform(config.transform);
-    this.#monitor = new Monitor({
-      config: config.monitor,
-      onEntries: (entries) => this.#hub.publishAll(this.#transform.apply(entries)),
-      signal,
-      label: `stream "${config.name}"`,
-      log,
-    });
     const prefix = options.router ? `/${config.name}` : "";
     if (config.http) {
       const sse = sseCodec({
@@ -165,6 +164,13 @@ export class StreamService {
     const signal = AbortSignal.any([options.shutdown, failed.signal]);
     const service = new StreamService(options, signal);
     try {
+      service.#source = await openEntrySource({
+        ...options,
+        hub: service.#hub,
+        transform: service.#transform,
+        signal,
+      });
+      service.#finished.push(service.#source.finished);
       await service.#listen();
     } catch (error) {
       failed.abort();
@@ -177,8 +183,7 @@ export class StreamService {
 
   /** Scans the stream's files once (the start position of each), then follows them. */
   async start(): Promise<void> {
-    await this.#monitor.start();
-    this.#finished.push(this.#monitor.finished);
+    await this.#source.start();
   }
 
   #guard(config: ServerConfig, transport: "http" | "tcp"): Guard {
@@ -301,13 +306,13 @@ export class StreamService {
 
   /** Whether the first scan of the stream's files is done. */
   get ready(): boolean {
-    return this.#monitor.started;
+    return this.#source.started;
   }
 
   /** Where the stream is in its life. */
   get state(): StreamState {
     if (this.#signal.aborted) return "stopping";
-    return this.#monitor.started ? "running" : "starting";
+    return this.#source.started ? "running" : "starting";
   }
 
   /** Seconds since the process started. */
@@ -321,7 +326,8 @@ export class StreamService {
       name: this.config.name,
       state: this.state,
       uptimeSeconds: this.uptimeSeconds(),
-      monitor: this.#monitor.stats(),
+      monitor: this.#source.monitorStats(),
+      nats: this.#source.natsStatus(),
       hub: this.#hub,
       filteredEntries: this.#transform.filtered,
       transform: this.#transform.status(),

@@ -19,10 +19,22 @@ export class StreamTransform {
 
   /** The entries to publish; `entries` itself when there is no transform. */
   apply(entries: readonly LogEntry[]): readonly LogEntry[] {
+    return this.applyPaired(entries, []).entries;
+  }
+
+  /**
+   * As {@linkcode StreamTransform.apply}, keeping with each kept entry what `paired` holds
+   * at its index (where it was read, for publishing).
+   */
+  applyPaired<T>(
+    entries: readonly LogEntry[],
+    paired: readonly T[],
+  ): { entries: readonly LogEntry[]; paired: readonly T[] } {
     const transform = this.#transform;
-    if (transform === undefined) return entries;
+    if (transform === undefined) return { entries, paired };
     const kept: LogEntry[] = [];
-    for (const entry of entries) {
+    const keptPaired: T[] = [];
+    entries.forEach((entry, i) => {
       let result: LogEntry | undefined;
       try {
         result = transform(entry);
@@ -32,10 +44,14 @@ export class StreamTransform {
         this.#failed++;
         result = undefined;
       }
-      if (result === undefined) this.#filtered++;
-      else kept.push(result);
-    }
-    return kept;
+      if (result === undefined) {
+        this.#filtered++;
+        return;
+      }
+      kept.push(result);
+      if (i < paired.length) keptPaired.push(paired[i]!);
+    });
+    return { entries: kept, paired: keptPaired };
   }
 
   /** Entries dropped by the transform (`filtered_entries`). */

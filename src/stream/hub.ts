@@ -54,6 +54,30 @@ export interface TransportTotals {
   slowDisconnected: number;
 }
 
+/** An entry older than the ring, as the source still holds it, with its sequence number. */
+export interface HistoryEntry {
+  readonly seq: number;
+  readonly entry: LogEntry;
+}
+
+/**
+ * Where entries older than the ring are read from (JetStream, for a stream fed from it), for
+ * resume and `tail` beyond what the ring keeps. Either call may fail (the source is away).
+ */
+export interface HubHistory {
+  /**
+   * The entries with a sequence above `afterSeq` and at most `untilSeq`, oldest first, and
+   * the first sequence the source still holds.
+   */
+  range(afterSeq: number, untilSeq: number): Promise<{ entries: HistoryEntry[]; firstSeq: number }>;
+  /** The last `count` entries before `beforeSeq` that `accept` takes, oldest first. */
+  last(
+    count: number,
+    beforeSeq: number,
+    accept: (entry: LogEntry) => boolean,
+  ): Promise<HistoryEntry[]>;
+}
+
 /** How a hub keeps and numbers entries. */
 export interface HubOptions {
   /** How entries are named on the wire and how clients' resume ids are read. */
@@ -64,7 +88,14 @@ export interface HubOptions {
   readonly observeLatency?: (seconds: number) => void;
   /** Told when a client subscribes and when it leaves (the audit log's connect and disconnect). */
   readonly onClient?: (event: "open" | "close", client: Subscription) => void;
+  /** Reads entries older than the ring, for resume and `tail` beyond it. */
+  readonly history?: HubHistory | undefined;
 }
+
+/** How often a client catching up from history is looked at for room in its queue. */
+const CATCH_UP_POLL_MS = 20;
+/** Attempts at reading one page of history before the client is let go with a hole. */
+const CATCH_UP_ATTEMPTS = 5;
 
 /** One connected client of a hub. */
 export class Subscription {
@@ -88,6 +119,13 @@ export class Subscription {
   readonly filterDescription: string | undefined;
   /** Set by the transport: ends the connection now, even mid-write to a client that does not read. */
   onTerminate: (() => void) | undefined;
+  /**
+   * The client resumed from a sequence the hub had not reached (a source numbering its
+   * entries, filling the hub after a restart): entries up to it are not sent again.
+   */
+  resumeAfter = 0;
+  /** Reading history before it joins the live entries: the hub does not offer it those. */
+  catchingUp = false;
   #filtered = 0;
   /** Entries and bytes written to this client's socket. */
   entriesSent = 0;
@@ -141,6 +179,7 @@ export class Subscription {
 
   /** @internal Whether the client wants `entry`; counts it when not. */
   wants(entry: PublishedEntry): boolean {
+    if (entry.seq <= this.resumeAfter) return false;
     if (this.filter === undefined) return true;
     let wanted: boolean;
     try {
@@ -219,15 +258,20 @@ export class Hub {
     });
     for (const entry of published) this.#ring.push(entry);
     if (this.#clients.size === 0) return;
+    const history = this.#options.history;
+    if (history) this.#catchUpResumed(history, published[0]!.seq);
 
     const byCodec = new Map<Codec, Subscription[]>();
     for (const client of this.#clients) {
+      if (client.catchingUp) continue;
       const clients = byCodec.get(client.codec);
       if (clients) clients.push(client);
       else byCodec.set(client.codec, [client]);
     }
     const wall = Date.now();
     for (const [codec, clients] of byCodec) this.#deliver(codec, clients, published, wall);
+    // Past a resume point, nothing more to skip.
+    for (const client of this.#clients) if (client.resumeAfter <= this.#seq) client.resumeAfter = 0;
   }
 
   /** Frames the entries `clients` want once, and offers each client its frames. */
@@ -237,14 +281,18 @@ export class Hub {
     entries: readonly PublishedEntry[],
     now: number,
   ): void {
-    // Which entries each filtered client wants; unfiltered clients want them all.
+    // Which entries each filtered (or resuming) client wants; the others want them all.
+    const first = entries[0]?.seq ?? 0;
+    for (const client of clients) if (client.resumeAfter < first) client.resumeAfter = 0;
+    const selective = (client: Subscription) =>
+      client.filter !== undefined || client.resumeAfter > 0;
     const wants = new Map<Subscription, boolean[]>();
     let wantedByAny: boolean[] | undefined;
-    if (clients.every((client) => client.filter !== undefined)) {
+    if (clients.every(selective)) {
       wantedByAny = new Array(entries.length).fill(false);
     }
     for (const client of clients) {
-      if (client.filter === undefined) continue;
+      if (!selective(client)) continue;
       const wanted = entries.map((entry) => client.wants(entry));
       wants.set(client, wanted);
       if (wantedByAny) wanted.forEach((yes, i) => wantedByAny![i] ||= yes);
@@ -319,22 +367,173 @@ export class Hub {
     }
     const totals = this.totals(options.codec.transport);
     totals.connections++;
+    const history = this.#options.history;
+    if (history && point && "seq" in point && gap?.reason === "evicted") {
+      const subscription = new Subscription(this, options, undefined, totals);
+      void this.#catchUp(subscription, history, point.seq);
+      return subscription;
+    }
     const subscription = new Subscription(this, options, gap, totals);
-    const greeting = options.codec.greeting({ clientId: subscription.id, gap });
-    if (greeting) subscription.queue.force(greeting);
-    if (point === undefined && options.tail !== undefined && options.tail > 0) {
-      backlog = this.#ring.last(options.tail, (entry) => subscription.wants(entry));
+    // Only a source's own numbering (it has a history) reaches ids this hub has not seen yet.
+    if (history && point && "seq" in point && point.seq > this.#seq) {
+      subscription.resumeAfter = point.seq;
+    }
+    const tail = point === undefined && options.tail !== undefined && options.tail > 0
+      ? options.tail
+      : 0;
+    if (tail > 0) {
+      backlog = this.#ring.last(tail, (entry) => subscription.wants(entry));
     } else {
       backlog = backlog.filter((entry) => subscription.wants(entry));
     }
-    if (backlog.length > 0) {
-      const frames = options.codec.encode(backlog);
-      const now = Date.now();
-      backlog.forEach((entry, i) => subscription.offer(frames[i]!, entry, now));
+    const before = backlog[0]?.seq ?? oldest;
+    if (history && tail > backlog.length && before > 1) {
+      void this.#tailFromHistory(subscription, history, tail - backlog.length, before);
+      return subscription;
     }
+    this.#greet(subscription, gap);
+    this.#offerAll(subscription, backlog);
     this.#clients.add(subscription);
     this.#options.onClient?.("open", subscription);
     return subscription;
+  }
+
+  #greet(subscription: Subscription, gap: Gap | undefined): void {
+    const greeting = subscription.codec.greeting({ clientId: subscription.id, gap });
+    if (greeting) subscription.queue.force(greeting);
+  }
+
+  #offerAll(subscription: Subscription, entries: readonly PublishedEntry[]): void {
+    if (entries.length === 0) return;
+    const frames = subscription.codec.encode(entries);
+    const now = Date.now();
+    entries.forEach((entry, i) => subscription.offer(frames[i]!, entry, now));
+  }
+
+  /** History entries as the hub hands out entries, those the client wants. */
+  #fromHistory(subscription: Subscription, found: readonly HistoryEntry[]): PublishedEntry[] {
+    const now = performance.now();
+    return found
+      .map(({ seq, entry }) =>
+        new PublishedEntry(seq, this.#options.ids.format(seq), entry, this.#serialize(entry), now)
+      )
+      .filter((entry) => subscription.wants(entry));
+  }
+
+  /**
+   * A client that resumed from a sequence the hub had not reached (a gateway filling its
+   * ring after a restart) and whose source starts later than that: the entries in between
+   * come from the history, as for any resume from before the ring.
+   */
+  #catchUpResumed(history: HubHistory, first: number): void {
+    for (const client of this.#clients) {
+      if (client.resumeAfter === 0 || client.catchingUp || first <= client.resumeAfter + 1) {
+        continue;
+      }
+      client.catchingUp = true;
+      void this.#catchUp(client, history, client.resumeAfter, true);
+      client.resumeAfter = 0;
+    }
+  }
+
+  /**
+   * A client resuming from before the ring reads the history page by page, each as large as
+   * its queue has room for, until it reaches the ring; then it joins the live entries in
+   * the same synchronous step as the ring's backlog: no gap, no duplicate. Its greeting says
+   * what the history no longer holds (unless it was `greeted` already).
+   */
+  async #catchUp(
+    subscription: Subscription,
+    history: HubHistory,
+    after: number,
+    greeted = false,
+  ): Promise<void> {
+    const queue = subscription.queue;
+    let position = after;
+    let failures = 0;
+    while (!queue.closed) {
+      const oldest = this.#ring.oldest?.seq ?? this.#seq + 1;
+      if (position >= oldest - 1) {
+        // Joins once the queue has room for the ring's backlog; the ring may move meanwhile.
+        const backlog = this.#ring.after(position).length;
+        if (queue.limits.entries - queue.length >= backlog || queue.length === 0) break;
+        await roomIn(queue, backlog);
+        continue;
+      }
+      const room = await roomIn(queue, queue.limits.entries / 2);
+      if (room === 0) return;
+      const until = Math.min(oldest - 1, position + room);
+      let page: { entries: HistoryEntry[]; firstSeq: number };
+      try {
+        page = await history.range(position, until);
+      } catch {
+        if (++failures < CATCH_UP_ATTEMPTS && greeted) {
+          await new Promise((resolve) => setTimeout(resolve, CATCH_UP_POLL_MS * 25));
+          continue;
+        }
+        // The source is away: the ring's entries, and the gap (or drops) say the rest.
+        if (greeted) this.totals(subscription.transport).dropped += oldest - 1 - position;
+        else this.#greet(subscription, this.#gap("evicted", position + 1, oldest - 1));
+        greeted = true;
+        position = oldest - 1;
+        break;
+      }
+      failures = 0;
+      // What the source no longer holds (its retention) is skipped: said once, or counted.
+      const missedTo = Math.min(oldest - 1, page.firstSeq - 1);
+      if (!greeted) {
+        const gap = missedTo > position ? this.#gap("evicted", position + 1, missedTo) : undefined;
+        this.#greet(subscription, gap);
+        greeted = true;
+        // Registered (for status, heartbeats and farewells) but offered no live entries yet.
+        subscription.catchingUp = true;
+        this.#clients.add(subscription);
+      } else if (missedTo > position) {
+        this.totals(subscription.transport).dropped += missedTo - position;
+      }
+      this.#offerAll(subscription, this.#fromHistory(subscription, page.entries));
+      position = Math.max(until, missedTo);
+    }
+    if (queue.closed) return;
+    if (!greeted) this.#greet(subscription, undefined);
+    this.#offerAll(
+      subscription,
+      this.#ring.after(position).filter((entry) => subscription.wants(entry)),
+    );
+    subscription.catchingUp = false;
+    this.#clients.add(subscription);
+  }
+
+  /** `tail` beyond the ring: the older entries from the history, then the ring's and on. */
+  async #tailFromHistory(
+    subscription: Subscription,
+    history: HubHistory,
+    count: number,
+    before: number,
+  ): Promise<void> {
+    const filter = subscription.filter;
+    let older: HistoryEntry[] = [];
+    try {
+      const room = subscription.queue.limits.entries;
+      older = await history.last(Math.min(count, room), before, (entry) => {
+        try {
+          return filter === undefined || filter.matches(entry);
+        } catch {
+          return false;
+        }
+      });
+    } catch {
+      // The source is away: the ring's part of the tail only.
+    }
+    if (subscription.queue.closed) return;
+    this.#greet(subscription, undefined);
+    this.#offerAll(subscription, this.#fromHistory(subscription, older));
+    // The ring's part, and whatever was published while the history was read.
+    this.#offerAll(
+      subscription,
+      this.#ring.after(before - 1).filter((entry) => subscription.wants(entry)),
+    );
+    this.#clients.add(subscription);
   }
 
   #gap(reason: Gap["reason"], from: number, to: number): Gap {
@@ -454,4 +653,20 @@ export class Hub {
   get ring(): { readonly entries: number; readonly bytes: number } {
     return { entries: this.#ring.size, bytes: this.#ring.bytes };
   }
+}
+
+/**
+ * Waits until `queue` has room for `need` entries (or is empty) and is at most half full in
+ * bytes; returns how many entries it has room for, 0 once it is closed.
+ */
+async function roomIn(queue: ClientQueue, need: number): Promise<number> {
+  const { entries, bytes } = queue.limits;
+  const wanted = Math.min(need, entries);
+  while (
+    !queue.closed && queue.length > 0 &&
+    (entries - queue.length < wanted || queue.bytes > bytes / 2)
+  ) {
+    await new Promise((resolve) => setTimeout(resolve, CATCH_UP_POLL_MS));
+  }
+  return queue.closed ? 0 : entries - queue.length;
 }

@@ -212,6 +212,22 @@ Deno.test("Hub uses the source's sequence numbers when given", async () => {
   assert.equal(decode(await resumed.queue.take()), "45 y\n");
 });
 
+Deno.test("Hub skips what a client resumed past while its source fills it after a restart", async () => {
+  const h = new Hub({
+    ids: SEQUENCE_EVENT_IDS,
+    ring: { entries: 10, bytes: 1 << 20 },
+    history: memoryHistory([]),
+  });
+  const codec = lineCodec();
+  const resumed = h.subscribe(client({ codec, lastEventId: "42" }));
+  const fresh = h.subscribe(client({ codec }));
+  await h.publishAll([entry("old"), entry("seen"), entry("new")], [40, 42, 43]);
+  await h.publishAll([entry("newer")], [44]);
+  assert.equal(decode(await resumed.queue.take()), "43 new\n44 newer\n");
+  assert.equal(decode(await fresh.queue.take()), "40 old\n42 seen\n43 new\n44 newer\n");
+  assert.equal(resumed.filtered, 0, "not counted as filtered");
+});
+
 Deno.test("Hub replaces an entry it cannot serialize by a note, and counts it", async () => {
   const h = hub();
   const c = h.subscribe(client({ codec: lineCodec() }));
@@ -310,4 +326,113 @@ Deno.test("utf8Length matches TextEncoder", () => {
   for (const text of ["", "abc", "é", "€", "🎉", "\ud800", "\udc00x", "a\ud83c\udf89b", "日本"]) {
     assert.equal(utf8Length(text), encoder.encode(text).length, JSON.stringify(text));
   }
+});
+
+/** A history holding `entries` from `firstSeq` on, as JetStream would; `fail` makes it throw. */
+function memoryHistory(messages: string[], firstSeq = 1) {
+  const stored = messages.map((message, i) => ({ seq: i + 1, entry: entry(message) }))
+    .filter((item) => item.seq >= firstSeq);
+  const history = {
+    fail: false,
+    reads: 0,
+    range(afterSeq: number, untilSeq: number) {
+      history.reads++;
+      if (history.fail) return Promise.reject(new Error("NATS is away"));
+      const entries = stored.filter((item) => item.seq > afterSeq && item.seq <= untilSeq);
+      return Promise.resolve({ entries, firstSeq });
+    },
+    last(count: number, beforeSeq: number, accept: (e: LogEntry) => boolean) {
+      history.reads++;
+      if (history.fail) return Promise.reject(new Error("NATS is away"));
+      const older = stored.filter((item) => item.seq < beforeSeq && accept(item.entry));
+      return Promise.resolve(older.slice(-count));
+    },
+  };
+  return history;
+}
+
+/** Reads a client's queue until `lines` lines (greeting included) have arrived. */
+async function readLines(
+  subscription: { queue: { take(): Promise<Batch | null> } },
+  lines: number,
+) {
+  let text = "";
+  while (text.split("\n").length - 1 < lines) {
+    const batch = await subscription.queue.take();
+    if (!batch) break;
+    text += decode(batch);
+  }
+  return text.split("\n").slice(0, -1);
+}
+
+const MESSAGES = Array.from({ length: 12 }, (_, i) => `m${i + 1}`);
+
+/** A sequence hub with a ring of 3 over `history`, entries 1..10 published. */
+async function historyHub(history: ReturnType<typeof memoryHistory>) {
+  const h = new Hub({ ids: SEQUENCE_EVENT_IDS, ring: { entries: 3, bytes: 1 << 20 }, history });
+  await h.publishAll(MESSAGES.slice(0, 10).map((m) => entry(m)), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+  return h;
+}
+
+Deno.test("Hub resumes a client from before its ring out of the history, page by page", async () => {
+  const history = memoryHistory(MESSAGES);
+  const h = await historyHub(history);
+  const limits = { entries: 4, bytes: 1 << 20 };
+  const c = h.subscribe(client({ codec: lineCodec(), lastEventId: "2", limits }));
+  assert.deepEqual(await readLines(c, 8), [3, 4, 5, 6, 7, 8, 9, 10].map((n) => `${n} m${n}`));
+  assert.ok(history.reads >= 2, "in pages no larger than the queue");
+  await h.publishAll([entry("m11")], [11]);
+  assert.deepEqual(await readLines(c, 1), ["11 m11"]);
+  c.close();
+});
+
+Deno.test("Hub says what the history no longer holds, or all it cannot read", async () => {
+  const h = await historyHub(memoryHistory(MESSAGES, 5));
+  const c = h.subscribe(client({ codec: lineCodec(), lastEventId: "2" }));
+  const lines = await readLines(c, 7);
+  assert.deepEqual(JSON.parse(lines[0]!.slice(4)), {
+    reason: "evicted",
+    from: "3",
+    to: "4",
+    missed: 2,
+  });
+  assert.deepEqual(lines.slice(1), [5, 6, 7, 8, 9, 10].map((n) => `${n} m${n}`));
+  c.close();
+
+  const away = memoryHistory(MESSAGES);
+  away.fail = true;
+  const h2 = await historyHub(away);
+  const d = h2.subscribe(client({ codec: lineCodec(), lastEventId: "2" }));
+  const fallback = await readLines(d, 4);
+  assert.deepEqual(JSON.parse(fallback[0]!.slice(4)), {
+    reason: "evicted",
+    from: "3",
+    to: "7",
+    missed: 5,
+  });
+  assert.deepEqual(fallback.slice(1), ["8 m8", "9 m9", "10 m10"]);
+  d.close();
+});
+
+Deno.test("Hub reads tail=N beyond its ring from the history, with the client's filter", async () => {
+  const h = await historyHub(memoryHistory(MESSAGES));
+  const c = h.subscribe(client({ codec: lineCodec(), tail: 5 }));
+  assert.deepEqual(await readLines(c, 5), [6, 7, 8, 9, 10].map((n) => `${n} m${n}`));
+  c.close();
+  const odd = { matches: (e: LogEntry) => Number(e.message.slice(1)) % 2 === 1 };
+  const f = h.subscribe(client({ codec: lineCodec(), tail: 4, filter: odd }));
+  assert.deepEqual(await readLines(f, 4), ["3 m3", "5 m5", "7 m7", "9 m9"]);
+  f.close();
+});
+
+Deno.test("Hub fills the hole between a resume point and where a restarted source starts", async () => {
+  const history = memoryHistory(MESSAGES);
+  const h = new Hub({ ids: SEQUENCE_EVENT_IDS, ring: { entries: 3, bytes: 1 << 20 }, history });
+  // The client comes back before the source has delivered anything; the source starts at 8.
+  const c = h.subscribe(client({ codec: lineCodec(), lastEventId: "3" }));
+  await h.publishAll(MESSAGES.slice(7, 10).map((m) => entry(m)), [8, 9, 10]);
+  assert.deepEqual(await readLines(c, 7), [4, 5, 6, 7, 8, 9, 10].map((n) => `${n} m${n}`));
+  await h.publishAll([entry("m11")], [11]);
+  assert.deepEqual(await readLines(c, 1), ["11 m11"]);
+  c.close();
 });
