@@ -44,7 +44,9 @@ const MAX_PENDING = { min: 1, max: 10_000_000 };
 
 /** What a stream table says about NATS. */
 export interface NatsStreamTables {
+  /** `[streams.publish]`: the stream's entries also go to JetStream. */
   readonly publish?: PublishConfig;
+  /** `[streams.source]`: the stream is fed from JetStream instead of files. */
   readonly source?: NatsSourceConfig;
 }
 

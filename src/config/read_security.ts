@@ -19,8 +19,11 @@ export type ListenerKind = "tcp" | "http" | "router";
 
 /** The security settings of one listener. */
 export interface ListenerSecurityConfig {
+  /** `tls`: absent for plain text. */
   readonly tls?: TlsConfig;
+  /** `auth`: who may read. */
   readonly auth: AuthConfig;
+  /** `access`: from where, how often, and for which browser origins. */
   readonly access: AccessConfig;
 }
 

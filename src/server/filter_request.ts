@@ -6,6 +6,7 @@ import { type ExtraHeaders, jsonResponse } from "./responses.ts";
 export interface ClientSelection {
   /** Undefined when the client wants every entry: the hub's fast path. */
   readonly filter: EntryFilter | undefined;
+  /** How status shows the filter, e.g. `level=ERROR tail=100`. */
   readonly filterDescription: string | undefined;
   /** `tail=N`, undefined when not given. */
   readonly tail: number | undefined;

@@ -19,16 +19,21 @@ import { corsHeaders } from "./responses.ts";
 
 /** What a listener checks, and where it reports. */
 export interface GuardOptions {
+  /** Checks the credentials of a request or a TCP hello. */
   readonly authenticator: Authenticator;
+  /** Access lists and rate limits. */
   readonly access: AccessControl;
   /** `Access-Control-Allow-Origin` values, for refusals a page should be able to read. */
   readonly corsOrigins: readonly string[];
+  /** Where connects, refusals and auth failures are recorded, when enabled. */
   readonly audit?: AuditLog;
   /** The stream's name; absent for the router's own endpoints. */
   readonly stream?: string;
+  /** Which transport the audit lines name. */
   readonly transport: AuditTransport;
   /** Who listens, for log messages, e.g. `stream "app" http`. */
   readonly label: string;
+  /** Where problems are reported. */
   readonly log: Log;
 }
 
@@ -43,7 +48,9 @@ const encoder = new TextEncoder();
 
 /** What a TCP client showed: its identity and the hello object it sent (filters may use it). */
 export interface TcpAdmission {
+  /** Who the client proved to be (user, token name or certificate subject). */
   readonly identity?: string;
+  /** The hello line the guard read for a token: the client's filter is in it too. */
   readonly hello?: Readonly<Record<string, unknown>>;
 }
 
@@ -54,6 +61,7 @@ export class Guard {
   #tlsLoggedAt = -Infinity;
   #tlsUnlogged = 0;
 
+  /** A guard for one server, from its security settings. */
   constructor(options: GuardOptions) {
     this.#options = options;
   }

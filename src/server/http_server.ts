@@ -395,6 +395,7 @@ export interface HttpServerOptions {
   readonly admit?: ListenerOptions["admit"];
   /** A TLS socket (HTTPS); plain TCP on `host:port` by default. */
   readonly source?: ListenerOptions["source"];
+  /** Counts and reports a failed TLS handshake. */
   readonly onTlsError?: ListenerOptions["onTlsError"];
   /** Where problems are reported. */
   readonly log: Log;

@@ -46,6 +46,7 @@ export interface TcpServerOptions {
   readonly admit?: ListenerOptions["admit"];
   /** A TLS socket; plain TCP on the configured address by default. */
   readonly source?: ListenerOptions["source"];
+  /** Counts and reports a failed TLS handshake. */
   readonly onTlsError?: ListenerOptions["onTlsError"];
   /** Who the client is (see `Guard.tcp`); undefined: refused, close it. */
   readonly authenticate?: (

@@ -15,8 +15,11 @@ export type WsHandler = (request: Request, client: ClientInfo, headers: ExtraHea
 
 /** What a stream's WebSocket endpoint serves. */
 export interface WsEndpointOptions {
+  /** The stream's hub, which WebSocket clients subscribe to. */
   readonly hub: Hub;
+  /** The WebSocket wire format. */
   readonly codec: Codec;
+  /** The HTTP server the endpoint belongs to (limits, origins, heartbeat). */
   readonly config: HttpServerConfig;
   /** The process-wide shutdown signal: no new sessions once it aborts. */
   readonly shutdown: AbortSignal;

@@ -28,7 +28,9 @@ export interface EntrySource {
 
 /** How to open a stream's source. */
 export interface EntrySourceOptions {
+  /** The stream: its files or its NATS source, and its publishing. */
   readonly config: StreamConfig;
+  /** Where the entries go. */
   readonly hub: Hub;
   /** Applied to what the files give before anything else sees it, publishing included. */
   readonly transform: StreamTransform;
@@ -36,6 +38,7 @@ export interface EntrySourceOptions {
   readonly signal: AbortSignal;
   /** How long pending publishes may take to be acknowledged at shutdown. */
   readonly drainMs: number;
+  /** Where problems are reported. */
   readonly log: Log;
 }
 

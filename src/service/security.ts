@@ -16,7 +16,9 @@ import { loadTls, type TlsMaterial } from "../tls/certificates.ts";
 export interface ListenerSecurity {
   /** Absent: plain text. */
   readonly tls?: TlsMaterial;
+  /** Checks credentials. */
   readonly authenticator: Authenticator;
+  /** Access lists and rate limits. */
   readonly access: AccessControl;
 }
 
@@ -28,6 +30,7 @@ export interface Security {
 
 /** What `loadSecurity()` found. */
 export interface SecurityLoad {
+  /** Each server's loaded settings. */
   readonly security: Security;
   /** Configuration errors: LogWisp must not start. */
   readonly problems: readonly ConfigIssue[];

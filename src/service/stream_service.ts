@@ -43,6 +43,7 @@ export interface StreamServiceOptions {
   readonly log: Log;
   /** Each server's TLS, authentication and access rules (see `loadSecurity`). */
   readonly security: Security;
+  /** The audit log, when `[audit]` enables it. */
   readonly audit?: AuditLog;
   /** The process's readiness, which `/readyz` reports. */
   readonly readiness: () => Readiness;

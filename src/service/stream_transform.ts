@@ -12,6 +12,7 @@ export class StreamTransform {
   #filtered = 0;
   #failed = 0;
 
+  /** Compiles `config`; without one, entries pass unchanged. */
   constructor(config: TransformConfig | undefined) {
     this.#config = config;
     this.#transform = config === undefined ? undefined : compileTransform(config);

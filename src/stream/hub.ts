@@ -56,7 +56,9 @@ export interface TransportTotals {
 
 /** An entry older than the ring, as the source still holds it, with its sequence number. */
 export interface HistoryEntry {
+  /** The entry's sequence number (its event id). */
   readonly seq: number;
+  /** The entry itself. */
   readonly entry: LogEntry;
 }
 
@@ -129,6 +131,7 @@ export class Subscription {
   #filtered = 0;
   /** Entries and bytes written to this client's socket. */
   entriesSent = 0;
+  /** Bytes written to the client so far, for the audit log. */
   bytesSent = 0;
   readonly #hub: Hub;
   readonly #totals: TransportTotals;

@@ -12,6 +12,7 @@ export type ViewerPaths = Pick<HttpServerConfig, "viewerPath" | "streamPath" | "
 
 /** A stream as the router's index lists it. */
 export interface IndexedStream {
+  /** The stream's name, its URL segment. */
   readonly name: string;
   /** The stream's own paths, without the router's `/{name}` prefix. */
   readonly paths: ViewerPaths;
