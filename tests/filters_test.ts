@@ -456,3 +456,32 @@ port = ${freePort()}
   );
   assert.match(bad.stderr, /streams\[0\]\.transform\.include\[0\]: invalid regular expression/);
 });
+
+Deno.test("filters: a TCP-only stream keeps entries for tail and for clients saying hello", async () => {
+  await using dir = await tempDir("logwisp_filters_");
+  const log = join(dir.path, "app.log");
+  await Deno.writeTextFile(log, "");
+  const port = freePort();
+  const config = join(dir.path, "logwisp.toml");
+  await Deno.writeTextFile(
+    config,
+    `[[streams]]
+name = "app"
+[streams.monitor]
+check_interval_ms = 50
+targets = [{ path = "${log}", is_file = true }]
+[streams.tcpserver]
+enabled = true
+host = "127.0.0.1"
+port = ${port}
+`,
+  );
+  await using _logwisp = await startLogWisp(["--config", config, "--quiet"]);
+  // Written the moment the client connects, while LogWisp still waits for a hello.
+  using plain = await connectTcp(port);
+  await Deno.writeTextFile(log, "one\ntwo\n", { append: true });
+  assert.deepEqual((await plain.take(2)).map((line) => JSON.parse(line).message), ["one", "two"]);
+  using tailing = await connectTcp(port);
+  await tailing.conn.write(new TextEncoder().encode(`{"tail":1}\n`));
+  assert.equal(JSON.parse((await tailing.take(1))[0]!).message, "two");
+});

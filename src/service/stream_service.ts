@@ -93,7 +93,12 @@ export class StreamService {
     this.#hub = new Hub({
       // A NATS-fed stream's entries keep their JetStream sequence: shared by every gateway.
       ids: config.source ? SEQUENCE_EVENT_IDS : runEventIds(options.startedAt),
-      ring: { entries: config.http?.bufferSize ?? 0, bytes: config.http?.bufferBytes ?? 0 },
+      // Resume, `tail` and the entries published while a TCP client says hello all read the
+      // ring, so a TCP-only stream keeps one too: the larger of its servers' bounds.
+      ring: {
+        entries: Math.max(config.http?.bufferSize ?? 0, config.tcp?.bufferSize ?? 0),
+        bytes: Math.max(config.http?.bufferBytes ?? 0, config.tcp?.bufferBytes ?? 0),
+      },
       ...(options.audit?.enabled &&
         {
           onClient: clientAudit(
