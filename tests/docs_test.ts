@@ -43,7 +43,44 @@ const SECTIONS: Record<string, { path: string; table: (doc: Document) => Table }
     path: "streams[0].httpserver.heartbeat",
     table: (doc) => (stream(doc).httpserver.heartbeat ??= {}) as Table,
   },
+  "[streams.transform]": {
+    path: "streams[0].transform",
+    table: (doc) => (stream(doc).transform ??= {}) as Table,
+  },
+  "redact_patterns": {
+    path: "streams[0].transform.redact_patterns[0]",
+    table: (doc) => {
+      const transform = (stream(doc).transform ??= {}) as Table;
+      return ((transform.redact_patterns ??= [{ pattern: "secret" }]) as Table[])[0]!;
+    },
+  },
+  "[streams.httpserver.tls]": {
+    path: "streams[0].httpserver.tls",
+    table: (doc) => (stream(doc).httpserver.tls ??= {}) as Table,
+  },
+  "[streams.httpserver.auth]": {
+    path: "streams[0].httpserver.auth",
+    table: (doc) => (stream(doc).httpserver.auth ??= {}) as Table,
+  },
+  "[streams.httpserver.access]": {
+    path: "streams[0].httpserver.access",
+    table: (doc) => (stream(doc).httpserver.access ??= {}) as Table,
+  },
+  "[streams.publish]": { path: "streams[0].publish", table: (doc) => publish(doc) },
+  "[streams.publish.tls]": {
+    path: "streams[0].publish.tls",
+    table: (doc) => (publish(doc).tls ??= {}) as Table,
+  },
+  "[streams.source]": {
+    path: "streams[0].source",
+    table: (doc) => {
+      // A stream reads either files or NATS.
+      delete (stream(doc) as Table).monitor;
+      return (stream(doc).source ??= { ...NATS, subjects: ["logwisp.*.app"] }) as Table;
+    },
+  },
   "[router]": { path: "router", table: (doc) => (doc.router ??= {}) as Table },
+  "[audit]": { path: "audit", table: (doc) => (doc.audit ??= {}) as Table },
   "[metrics]": { path: "metrics", table: (doc) => doc.metrics as Table },
 };
 
@@ -56,6 +93,13 @@ type Document = Table & { streams: StreamTable[] };
 
 function stream(doc: Document): StreamTable {
   return doc.streams[0]!;
+}
+
+/** The keys `[streams.publish]` and `[streams.source]` require. */
+const NATS = { type: "nats", servers: ["nats://127.0.0.1:4222"] };
+
+function publish(doc: Document): Table {
+  return (stream(doc).publish ??= { ...NATS }) as Table;
 }
 
 /** A valid document with every table a key can be probed in (TOML integers are bigints). */

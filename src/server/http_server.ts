@@ -77,6 +77,7 @@ export async function serveHttpConnection(
   };
   const reader = new HeadReader(connection);
   let busy = false;
+  let served = 0;
   const onShutdown = () => {
     if (!busy) connection.close();
   };
@@ -87,6 +88,9 @@ export async function serveHttpConnection(
       if (read === "closed") return;
       busy = true;
       if (read === "timeout") {
+        // An idle kept-alive connection is closed without a word: a client that reuses it
+        // just then would read a 408 as the answer to its next request.
+        if (served > 0 && reader.empty) return;
         await sendError(connection, { status: 408, message: "Request headers took too long" });
         return;
       }
@@ -121,6 +125,7 @@ export async function serveHttpConnection(
       const kept = await sendResponse(connection, head, response, again, options);
       if (!kept) return;
       reader.keep(rest);
+      served++;
       busy = false;
     }
   } catch {
@@ -139,6 +144,11 @@ class HeadReader {
 
   constructor(connection: Connection) {
     this.#connection = connection;
+  }
+
+  /** Whether no byte of the next request has arrived. */
+  get empty(): boolean {
+    return this.#length === 0;
   }
 
   /** Bytes read beyond the last head, to be parsed as the start of the next one. */

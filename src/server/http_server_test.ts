@@ -206,6 +206,25 @@ Deno.test("serveHttp answers malformed requests with 400 and logs nothing", asyn
   assert.deepEqual(server.logs, []);
 });
 
+Deno.test("serveHttp closes an idle kept-alive connection without a 408", async () => {
+  await using server = start({ limits: { headerTimeoutSeconds: 1 } });
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.server.port });
+  try {
+    await conn.write(encoder.encode("GET /status HTTP/1.1\r\nHost: x\r\n\r\n"));
+    const buffer = new Uint8Array(64 * 1024);
+    const first = await within(conn.read(buffer), 10_000, "the answer");
+    assert.equal(
+      statusLine(new TextDecoder().decode(buffer.subarray(0, first ?? 0))),
+      "HTTP/1.1 200 OK",
+    );
+    // Nothing more is sent: after the header timeout the server closes without a word, so
+    // that a request sent just then cannot read a 408 as its answer.
+    assert.equal(await within(conn.read(buffer), 10_000, "the server to close"), null);
+  } finally {
+    conn.close();
+  }
+});
+
 Deno.test("serveHttp closes a client whose request headers do not arrive in time", async () => {
   await using server = start({ limits: { headerTimeoutSeconds: 1 } });
   const port = server.server.port;
