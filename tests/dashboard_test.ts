@@ -12,13 +12,6 @@ import { ROOT } from "./_cli.ts";
 
 const DASHBOARD = `${ROOT}deploy/grafana-dashboard.json`;
 const DATASOURCE = { type: "prometheus", uid: "${datasource}" };
-/** Published by the NATS publisher; not in this family list, allowed in the dashboard. */
-const NATS = [
-  "logwisp_publish_pending",
-  "logwisp_published_entries_total",
-  "logwisp_publish_state",
-];
-
 /** Every series name LogWisp exposes: a histogram as its `_bucket`, `_sum` and `_count`. */
 const SERIES = FAMILIES.flatMap((family) =>
   family.type === "histogram"
@@ -136,7 +129,7 @@ Deno.test("Every panel has a unique id, fits the grid and queries through ${data
 });
 
 Deno.test("The dashboard queries only metrics LogWisp exposes, and every one of them", () => {
-  const allowed = new Set([...SERIES, ...NATS]);
+  const allowed = new Set(SERIES);
   const used = new Set(exprs.flatMap(metricNames));
   assert.deepEqual([...used].filter((name) => !allowed.has(name)), []);
   assert.deepEqual(SERIES.filter((name) => !used.has(name)), []);
@@ -144,9 +137,7 @@ Deno.test("The dashboard queries only metrics LogWisp exposes, and every one of 
 
 Deno.test("Every query of a per-stream metric follows the stream variable", () => {
   for (const expr of exprs) {
-    const perStream = metricNames(expr).filter((name) =>
-      STREAM_SERIES.includes(name) || NATS.includes(name)
-    );
+    const perStream = metricNames(expr).filter((name) => STREAM_SERIES.includes(name));
     if (perStream.length === 0) continue;
     const selectors = expr.match(/\b\w+\{[^}]*\}/g) ?? [];
     for (const name of perStream) {
@@ -178,11 +169,6 @@ Deno.test("A real Prometheus answers every query of the dashboard", async () => 
   const grafana = (expr: string) =>
     expr.replaceAll("$__rate_interval", "5s").replaceAll("$stream", ".*");
   for (const expr of exprs) {
-    // The sample exposition has no NATS families: their queries need only be valid PromQL.
-    if (metricNames(expr).some((name) => NATS.includes(name))) {
-      await prometheus.query(grafana(expr));
-      continue;
-    }
     // process_open_fds is there only under --allow-all.
     if (metricNames(expr).includes("process_open_fds") && !exposesOpenFds) continue;
     await prometheus.waitForQuery(grafana(expr), (samples) => samples.length > 0);

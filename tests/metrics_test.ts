@@ -3,20 +3,27 @@
  * checked by `promtool` (docs/operations.md "Metrics").
  */
 import assert from "node:assert/strict";
+import { X509Certificate } from "node:crypto";
 import { join } from "node:path";
 import { FAMILIES } from "../src/metrics/families.ts";
 import { parseSamples } from "../src/metrics/testdata/logwisp_sample.ts";
+import { makeCertificates } from "../src/tls/testdata/make_certs.ts";
 import { tempDir, waitFor, which } from "../src/_test_utils.ts";
 import { runCli } from "./_cli.ts";
+import { startNatsServer } from "./_nats.ts";
 import { startPrometheus } from "./_prometheus.ts";
 import { appendNumbered, connectSse, connectTcp, freePort, startLogWisp } from "./_logwisp.ts";
 
-/** Families that need a feature configured: authentication, TLS. */
+/** Deno lets a program read /proc/self/fd only under --allow-all. */
+const NEEDS_ALLOW_ALL = "process_open_fds";
+
+/** Families that need a feature the first test does not configure: TLS, NATS publishing. */
 const CONDITIONAL = new Set([
-  "logwisp_auth_failures_total",
   "logwisp_tls_certificate_expiry_timestamp_seconds",
-  // Deno lets a program read /proc/self/fd only under --allow-all.
-  "process_open_fds",
+  "logwisp_publish_state",
+  "logwisp_published_entries_total",
+  "logwisp_publish_pending",
+  NEEDS_ALLOW_ALL,
 ]);
 
 /** `promtool check metrics` on `text`: its complaints, empty when it has none. */
@@ -151,6 +158,171 @@ max_connections = 2
     .filter((name) => !CONDITIONAL.has(name) && !familiesIn(text).has(name));
   assert.deepEqual(missing, []);
   assert.equal(await promtoolProblems(text), "");
+});
+
+/** `command args…`: its exit code and what it printed. */
+async function run(command: string, args: string[]): Promise<{ code: number; stdout: string }> {
+  const { code, stdout, stderr } = await new Deno.Command(command, {
+    args,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const decoder = new TextDecoder();
+  return { code, stdout: decoder.decode(stdout) + decoder.decode(stderr) };
+}
+
+/** The value of the one sample written as `series` (name and labels), or undefined. */
+function sampleValue(text: string, series: string): number | undefined {
+  const line = text.split("\n").find((candidate) => candidate.startsWith(`${series} `));
+  return line === undefined ? undefined : Number(line.slice(series.length + 1));
+}
+
+Deno.test({
+  name: "with TLS, Basic auth, a transform, WebSocket and NATS publishing, every family is there",
+  ignore: !which("nats-server") || !which("htpasswd") || !which("curl"),
+  async fn() {
+    await using dir = await tempDir("logwisp_metrics_");
+    await using nats = await startNatsServer();
+    const certs = await makeCertificates(dir.path);
+    const users = join(dir.path, "users.htpasswd");
+    const htpasswd = await run("htpasswd", ["-B", "-C", "5", "-b", "-c", users, "admin", "s3cret"]);
+    assert.equal(htpasswd.code, 0, htpasswd.stdout);
+    const [secureLog, publishedLog] = [join(dir.path, "secure.log"), join(dir.path, "pub.log")];
+    await Deno.writeTextFile(secureLog, "");
+    await Deno.writeTextFile(publishedLog, "");
+    const [secure, published] = [freePort(), freePort()];
+    const file = await writeConfig(
+      dir.path,
+      `[[streams]]
+name = "secure"
+[streams.monitor]
+check_interval_ms = 50
+targets = [{ path = "${secureLog}", is_file = true }]
+[streams.transform]
+min_level = "INFO"
+[streams.httpserver]
+enabled = true
+host = "127.0.0.1"
+port = ${secure}
+[streams.httpserver.tls]
+enabled = true
+cert_file = "${certs.server.cert}"
+key_file = "${certs.server.key}"
+[streams.httpserver.auth]
+type = "basic"
+users_file = "${users}"
+
+[[streams]]
+name = "pub"
+[streams.monitor]
+check_interval_ms = 50
+targets = [{ path = "${publishedLog}", is_file = true }]
+[streams.publish]
+type = "nats"
+servers = ["${nats.url}"]
+host_name = "metrics-test"
+create_stream = true
+[streams.httpserver]
+enabled = true
+host = "127.0.0.1"
+port = ${published}
+`,
+    );
+    await using _logwisp = await startLogWisp(["--config", file, "--quiet"]);
+    const secureUrl = `https://localhost:${secure}/metrics`;
+    const scrapeSecure = async () => {
+      const answer = await run("curl", [
+        "-sS",
+        "--fail",
+        "--cacert",
+        certs.ca.cert,
+        "-u",
+        "admin:s3cret",
+        secureUrl,
+      ]);
+      assert.equal(answer.code, 0, answer.stdout);
+      return answer.stdout;
+    };
+    const publishedUrl = `http://127.0.0.1:${published}/metrics`;
+
+    // One request without credentials: refused and counted.
+    const refused = await run("curl", [
+      "-sS",
+      "-o",
+      "/dev/null",
+      "-w",
+      "%{http_code}",
+      "--cacert",
+      certs.ca.cert,
+      `https://localhost:${secure}/status`,
+    ]);
+    assert.equal(refused.stdout, "401");
+    // min_level drops the DEBUG line, keeps the INFO one.
+    await Deno.writeTextFile(secureLog, "DEBUG hidden\nINFO shown\n", { append: true });
+    await Deno.writeTextFile(publishedLog, "to nats\n", { append: true });
+    const ws = new WebSocket(`ws://127.0.0.1:${published}/ws`);
+    const wsClosed = new Promise((resolve) => ws.onclose = resolve);
+    try {
+      await new Promise((resolve, reject) => {
+        ws.onopen = resolve;
+        ws.onerror = reject;
+      });
+      let secureText = "";
+      await waitFor(async () => {
+        secureText = await scrapeSecure();
+        return sampleValue(secureText, 'logwisp_filtered_entries_total{stream="secure"}') === 1;
+      }, { message: () => `a filtered entry in:\n${secureText}` });
+      let publishedText = "";
+      await waitFor(async () => {
+        publishedText = (await scrape(publishedUrl)).text;
+        return sampleValue(publishedText, 'logwisp_published_entries_total{stream="pub"}') ===
+            1 &&
+          sampleValue(publishedText, 'logwisp_clients{stream="pub",transport="ws"}') === 1;
+      }, { message: () => `a published entry and a ws client in:\n${publishedText}` });
+
+      const notAfter = Date.parse(
+        new X509Certificate(await Deno.readTextFile(certs.server.cert)).validTo,
+      );
+      const expected: [string, string, number][] = [
+        [secureText, 'logwisp_entries_total{stream="secure"}', 2],
+        [secureText, 'logwisp_auth_failures_total{stream="secure",reason="rejected"}', 1],
+        [
+          secureText,
+          'logwisp_connections_rejected_total{stream="secure",transport="http",reason="auth_failure"}',
+          1,
+        ],
+        [
+          secureText,
+          'logwisp_connections_rejected_total{stream="secure",transport="http",reason="tls_error"}',
+          0,
+        ],
+        [
+          secureText,
+          'logwisp_tls_certificate_expiry_timestamp_seconds{stream="secure",server="http"}',
+          notAfter / 1000,
+        ],
+        [secureText, 'logwisp_clients{stream="secure",transport="ws"}', 0],
+        [publishedText, 'logwisp_publish_state{stream="pub",state="connected"}', 1],
+        [publishedText, 'logwisp_publish_state{stream="pub",state="blocked"}', 0],
+        [publishedText, 'logwisp_publish_pending{stream="pub"}', 0],
+        [publishedText, 'logwisp_connections_total{stream="pub",transport="ws"}', 1],
+      ];
+      for (const [text, series, value] of expected) {
+        assert.equal(sampleValue(text, series), value, series);
+      }
+
+      // Between them, the two streams' servers expose every family.
+      const present = new Set([...familiesIn(secureText), ...familiesIn(publishedText)]);
+      const missing = FAMILIES.map((family) => family.name)
+        .filter((name) => name !== NEEDS_ALLOW_ALL && !present.has(name));
+      assert.deepEqual(missing, []);
+      assert.equal(await promtoolProblems(secureText), "");
+      assert.equal(await promtoolProblems(publishedText), "");
+    } finally {
+      ws.close();
+      await wsClosed;
+    }
+  },
 });
 
 Deno.test("counters never decrease across scrapes while files rotate and clients come and go", async () => {

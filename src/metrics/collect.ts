@@ -6,6 +6,7 @@
  */
 import { Exposition, type HistogramSnapshot } from "./exposition.ts";
 import {
+  AUTH_FAILURES,
   BYTES_READ,
   BYTES_SENT,
   CLIENTS,
@@ -15,10 +16,14 @@ import {
   ENTRIES_DROPPED,
   ENTRIES_SENT,
   FILTERED_ENTRIES,
+  PUBLISH_PENDING,
+  PUBLISH_STATE,
+  PUBLISHED_ENTRIES,
   READ_ERRORS,
   READ_TO_SEND,
   ROTATIONS,
   SLOW_CLIENTS_DISCONNECTED,
+  TLS_CERTIFICATE_EXPIRY,
   TRUNCATED_LINES,
   WATCHED_FILES,
 } from "./families.ts";
@@ -46,6 +51,19 @@ export interface TransportCounts {
   readonly slowDisconnected: number;
 }
 
+/** What a stream's NATS publisher reports. */
+export interface PublishCounts {
+  /** `connected`, `reconnecting` or `blocked`. */
+  readonly state: string;
+  /** Entries JetStream acknowledged. */
+  readonly published: number;
+  /** Entries read and not acknowledged yet. */
+  readonly pending: number;
+}
+
+/** Every publisher state: each gets a sample, so a dashboard sees the change to 1. */
+export const PUBLISH_STATES: readonly string[] = ["connected", "reconnecting", "blocked"];
+
 /** The live numbers of one stream a scrape reads. */
 export interface StreamMetrics {
   /** The stream's name, its `stream` label. */
@@ -72,6 +90,12 @@ export interface StreamMetrics {
   readonly totals: ReadonlyMap<string, TransportCounts>;
   /** Refusals of the stream's own listeners. */
   readonly refusals: readonly ListenerRefusals[];
+  /** Failed authentications on the stream's servers, by reason. */
+  readonly authFailures: Readonly<Record<string, number>>;
+  /** When each TLS server's certificate expires (`http`, `tcp`), in seconds since the epoch. */
+  readonly tlsExpiry: Readonly<Record<string, number>>;
+  /** The NATS publisher's numbers, when the stream publishes. */
+  readonly publish?: PublishCounts | undefined;
   /** Read-to-send latency of the stream's clients. */
   readonly latency: HistogramSnapshot;
 }
@@ -130,6 +154,21 @@ function addStream(exposition: Exposition, metrics: StreamMetrics): void {
   }
   exposition.add(SLOW_CLIENTS_DISCONNECTED, { stream }, slow);
   addRefusals(exposition, stream, metrics.refusals);
+  for (const [reason, count] of Object.entries(metrics.authFailures)) {
+    exposition.add(AUTH_FAILURES, { stream, reason }, count);
+  }
+  for (const [server, seconds] of Object.entries(metrics.tlsExpiry)) {
+    exposition.add(TLS_CERTIFICATE_EXPIRY, { stream, server }, seconds);
+  }
+  const { publish } = metrics;
+  if (publish) {
+    for (const state of PUBLISH_STATES) {
+      exposition.add(PUBLISH_STATE, { stream, state }, state === publish.state ? 1 : 0);
+    }
+    exposition
+      .add(PUBLISHED_ENTRIES, { stream }, publish.published)
+      .add(PUBLISH_PENDING, { stream }, publish.pending);
+  }
 }
 
 function addRefusals(

@@ -22,6 +22,8 @@ function stream(name: string, overrides: Partial<StreamMetrics> = {}): StreamMet
       slowDisconnected: 1,
     }]]),
     refusals: [{ transport: "tcp", counts: new Map([["max_connections", 4]]) }],
+    authFailures: {},
+    tlsExpiry: {},
     latency: new Histogram([0.001, 0.01]).snapshot(),
     ...overrides,
   };
@@ -74,6 +76,35 @@ Deno.test('collectMetrics(): one latency histogram for all streams; shared refus
     text,
     /^logwisp_connections_rejected_total\{stream="",transport="http",reason="denied"\} 1$/m,
   );
+});
+
+Deno.test("collectMetrics() writes auth failures, certificate expiry and the publisher's numbers", async () => {
+  const text = await collectMetrics({
+    streams: [
+      stream("app", {
+        authFailures: { rejected: 2 },
+        tlsExpiry: { http: 1_800_000_000, tcp: 1_800_086_400 },
+        publish: { state: "reconnecting", published: 7, pending: 3 },
+      }),
+      stream("quiet"),
+    ],
+  });
+  for (
+    const line of [
+      'logwisp_auth_failures_total{stream="app",reason="rejected"} 2',
+      'logwisp_tls_certificate_expiry_timestamp_seconds{stream="app",server="http"} 1800000000',
+      'logwisp_tls_certificate_expiry_timestamp_seconds{stream="app",server="tcp"} 1800086400',
+      'logwisp_publish_state{stream="app",state="connected"} 0',
+      'logwisp_publish_state{stream="app",state="reconnecting"} 1',
+      'logwisp_publish_state{stream="app",state="blocked"} 0',
+      'logwisp_published_entries_total{stream="app"} 7',
+      'logwisp_publish_pending{stream="app"} 3',
+    ]
+  ) {
+    assert.ok(text.split("\n").includes(line), `${line} in:\n${text}`);
+  }
+  // A stream that does not publish and serves no TLS has no such samples.
+  assert.doesNotMatch(text, /^logwisp_(publish|tls)\w*\{stream="quiet"/m);
 });
 
 Deno.test("sumHistograms() of none is undefined and leaves its inputs alone", () => {

@@ -82,9 +82,8 @@ export const CONNECTIONS: MetricFamily<"counter", "stream" | "transport"> = defi
 );
 
 /**
- * `logwisp_connections_rejected_total{stream,transport,reason}`; reason for example
- * `max_connections`, `max_connections_per_ip`, `denied`, `rate_limited`, `header_timeout`,
- * `tls_error`.
+ * `logwisp_connections_rejected_total{stream,transport,reason}`; reason `max_connections`,
+ * `max_connections_per_ip`, `denied`, `rate_limited`, `tls_error` or `auth_failure`.
  */
 export const CONNECTIONS_REJECTED: MetricFamily<"counter", "stream" | "transport" | "reason"> =
   defineCounter(
@@ -122,8 +121,8 @@ export const SLOW_CLIENTS_DISCONNECTED: MetricFamily<"counter", "stream"> = defi
 );
 
 /**
- * `logwisp_auth_failures_total{stream,reason}`; reason for example `missing_credentials`,
- * `invalid_credentials`, `invalid_token`, `subject_not_allowed`.
+ * `logwisp_auth_failures_total{stream,reason}`; reason `rejected`: credentials missing,
+ * malformed, wrong or expired (the servers count these as one refusal reason).
  */
 export const AUTH_FAILURES: MetricFamily<"counter", "stream" | "reason"> = defineCounter(
   "logwisp_auth_failures_total",
@@ -136,6 +135,27 @@ export const TLS_CERTIFICATE_EXPIRY: MetricFamily<"gauge", "stream" | "server"> 
   "logwisp_tls_certificate_expiry_timestamp_seconds",
   "When the server's TLS certificate expires, in seconds since the Unix epoch.",
   ["stream", "server"],
+);
+
+/** `logwisp_publish_state{stream,state}`: 1 for the publisher's state, 0 for the others. */
+export const PUBLISH_STATE: MetricFamily<"gauge", "stream" | "state"> = defineGauge(
+  "logwisp_publish_state",
+  "The NATS publisher's state (connected, reconnecting, blocked): 1 for the current one.",
+  ["stream", "state"],
+);
+
+/** `logwisp_published_entries_total{stream}`: acknowledged by JetStream, duplicates included. */
+export const PUBLISHED_ENTRIES: MetricFamily<"counter", "stream"> = defineCounter(
+  "logwisp_published_entries_total",
+  "Entries JetStream acknowledged.",
+  ["stream"],
+);
+
+/** `logwisp_publish_pending{stream}`: entries read but not acknowledged yet. */
+export const PUBLISH_PENDING: MetricFamily<"gauge", "stream"> = defineGauge(
+  "logwisp_publish_pending",
+  "Entries read and not yet acknowledged by JetStream (bounded by max_pending_entries).",
+  ["stream"],
 );
 
 /** `logwisp_read_to_send_seconds`: one histogram for the process, over every client. */
@@ -163,6 +183,9 @@ export const FAMILIES: readonly MetricFamily[] = Object.freeze([
   SLOW_CLIENTS_DISCONNECTED,
   AUTH_FAILURES,
   TLS_CERTIFICATE_EXPIRY,
+  PUBLISH_STATE,
+  PUBLISHED_ENTRIES,
+  PUBLISH_PENDING,
   READ_TO_SEND,
   RESIDENT_MEMORY,
   CPU_SECONDS,

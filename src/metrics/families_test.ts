@@ -20,6 +20,9 @@ logwisp_entries_dropped_total{stream,transport} counter
 logwisp_slow_clients_disconnected_total{stream} counter
 logwisp_auth_failures_total{stream,reason} counter
 logwisp_tls_certificate_expiry_timestamp_seconds{stream,server} gauge
+logwisp_publish_state{stream,state} gauge
+logwisp_published_entries_total{stream} counter
+logwisp_publish_pending{stream} gauge
 logwisp_read_to_send_seconds histogram
 process_resident_memory_bytes gauge
 process_cpu_seconds_total counter

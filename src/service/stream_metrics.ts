@@ -1,6 +1,7 @@
 import type { RotationReason } from "../monitor/file_tailer.ts";
 import type { HistogramSnapshot } from "../metrics/exposition.ts";
-import type { ListenerRefusals, StreamMetrics } from "../metrics/collect.ts";
+import type { ListenerRefusals, PublishCounts, StreamMetrics } from "../metrics/collect.ts";
+import type { RefusalReason } from "../server/listener.ts";
 import type { ListenerSnapshot, StreamSnapshot } from "../server/status.ts";
 
 /** The label value of each rotation rule: a metric label has no spaces. */
@@ -10,6 +11,24 @@ const ROTATION_LABELS: Readonly<Record<RotationReason, string>> = {
   "modification time reset": "mtime_reset",
   "position beyond file size": "position_beyond_size",
 };
+
+/** Every refusal reason: each server reports each from its start, at zero until it happens. */
+const REFUSAL_REASONS = Object.keys(
+  {
+    max_connections: true,
+    max_connections_per_ip: true,
+    denied: true,
+    rate_limited: true,
+    tls_error: true,
+    auth_failure: true,
+  } satisfies Record<RefusalReason, true>,
+) as RefusalReason[];
+
+/**
+ * The `reason` of `logwisp_auth_failures_total`: the servers count credentials they turned
+ * down (missing, malformed, wrong, expired…) as one refusal reason, `auth_failure`.
+ */
+const AUTH_FAILURE_REASON = "rejected";
 
 /** A stream's status numbers as the metrics read them. */
 export function streamMetrics(
@@ -30,6 +49,10 @@ export function streamMetrics(
     clients.set(client.transport, (clients.get(client.transport) ?? 0) + 1);
   }
   const servers = [snapshot.http, snapshot.tcp].filter((s) => s !== undefined);
+  const tlsExpiry: Record<string, number> = {};
+  for (const [server, listener] of [["http", snapshot.http], ["tcp", snapshot.tcp]] as const) {
+    if (listener?.tls) tlsExpiry[server] = listener.tls.notAfter.getTime() / 1000;
+  }
   return {
     stream: snapshot.name,
     // A stream fed from NATS reads no files: its entries are those the hub was given.
@@ -47,10 +70,33 @@ export function streamMetrics(
       ...refusals("http", snapshot.http),
       ...refusals("tcp", snapshot.tcp),
     ],
+    authFailures: {
+      [AUTH_FAILURE_REASON]: servers.reduce(
+        (sum, server) => sum + (server.refused?.get("auth_failure") ?? 0),
+        0,
+      ),
+    },
+    tlsExpiry,
+    publish: publishCounts(snapshot.nats?.publish),
     latency,
   };
 }
 
 function refusals(transport: string, server: ListenerSnapshot | undefined): ListenerRefusals[] {
-  return server?.refused ? [{ transport, counts: server.refused }] : [];
+  if (!server) return [];
+  const counts = new Map<string, number>(REFUSAL_REASONS.map((reason) => [reason, 0]));
+  for (const [reason, count] of server.refused ?? []) counts.set(reason, count);
+  return [{ transport, counts }];
+}
+
+/** The publisher's numbers from the `publish` section of the stream's status. */
+function publishCounts(section: unknown): PublishCounts | undefined {
+  if (typeof section !== "object" || section === null) return undefined;
+  const fields = section as Record<string, unknown>;
+  const number = (key: string) => typeof fields[key] === "number" ? fields[key] : 0;
+  return {
+    state: String(fields.state),
+    published: number("published_entries"),
+    pending: number("pending_entries"),
+  };
 }

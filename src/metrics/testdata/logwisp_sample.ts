@@ -17,6 +17,9 @@ import {
   ENTRIES_DROPPED,
   ENTRIES_SENT,
   FILTERED_ENTRIES,
+  PUBLISH_PENDING,
+  PUBLISH_STATE,
+  PUBLISHED_ENTRIES,
   READ_ERRORS,
   READ_TO_SEND,
   ROTATIONS,
@@ -44,16 +47,13 @@ export const REJECT_REASONS = [
   "max_connections_per_ip",
   "denied",
   "rate_limited",
-  "header_timeout",
   "tls_error",
+  "auth_failure",
 ] as const;
 /** Sample authentication failure `reason` label values. */
-export const AUTH_REASONS = [
-  "missing_credentials",
-  "invalid_credentials",
-  "invalid_token",
-  "subject_not_allowed",
-] as const;
+export const AUTH_REASONS = ["rejected"] as const;
+/** The `state` label values of the publisher family. */
+export const PUBLISH_STATES = ["connected", "reconnecting", "blocked"] as const;
 /** The `server` label values of the TLS expiry family. */
 export const TLS_SERVERS = ["http", "tcp"] as const;
 
@@ -91,7 +91,7 @@ export function addReadFamilies(exposition: Exposition, stream: string, counts: 
   }
 }
 
-/** Adds one stream's serving families (clients, connections, auth, TLS), derived from `tick`. */
+/** Adds one stream's serving families (clients, connections, auth, TLS, NATS), derived from `tick`. */
 export function addServeFamilies(exposition: Exposition, stream: string, tick: number): void {
   const n = tick + 1;
   exposition.add(SLOW_CLIENTS_DISCONNECTED, { stream }, n);
@@ -114,6 +114,12 @@ export function addServeFamilies(exposition: Exposition, stream: string, tick: n
       Date.UTC(2027, 0, 1) / 1000 + i * 86_400 * 60,
     )
   );
+  PUBLISH_STATES.forEach((state, i) =>
+    exposition.add(PUBLISH_STATE, { stream, state }, i === tick % PUBLISH_STATES.length ? 1 : 0)
+  );
+  exposition
+    .add(PUBLISHED_ENTRIES, { stream }, 990 * n)
+    .add(PUBLISH_PENDING, { stream }, 10 * (tick % 5));
 }
 
 /** Adds one stream's samples of every stream family, with values derived from `tick`. */
