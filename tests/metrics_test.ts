@@ -285,7 +285,7 @@ port = ${published}
       );
       const expected: [string, string, number][] = [
         [secureText, 'logwisp_entries_total{stream="secure"}', 2],
-        [secureText, 'logwisp_auth_failures_total{stream="secure",reason="rejected"}', 1],
+        [secureText, 'logwisp_auth_failures_total{stream="secure",reason="missing"}', 1],
         [
           secureText,
           'logwisp_connections_rejected_total{stream="secure",transport="http",reason="auth_failure"}',

@@ -58,6 +58,7 @@ export interface TcpAdmission {
 export class Guard {
   readonly #options: GuardOptions;
   readonly #refused = new Map<RefusalReason, number>();
+  readonly #authFailures = new Map<string, number>();
   #tlsLoggedAt = -Infinity;
   #tlsUnlogged = 0;
 
@@ -74,6 +75,11 @@ export class Guard {
   /** Requests and clients refused after their connection was accepted, by reason. */
   get refused(): ReadonlyMap<RefusalReason, number> {
     return this.#refused;
+  }
+
+  /** Credentials turned down, by why (`missing`, `invalid`, `expired`...). */
+  get authFailures(): ReadonlyMap<string, number> {
+    return this.#authFailures;
   }
 
   /** The listener's `admit` hook: the access lists and the connection rate. */
@@ -150,7 +156,7 @@ export class Guard {
       });
       if (!result.ok) {
         access.recordAuthFailure(admission.address);
-        this.#count("auth_failure");
+        this.#countAuthFailure(result.reason);
         this.#audit({
           event: "auth_failure",
           remoteAddr: admission.client,
@@ -197,7 +203,7 @@ export class Guard {
     });
     if (!result.ok) {
       access.recordAuthFailure(address.address);
-      this.#count("auth_failure");
+      this.#countAuthFailure(result.reason);
       this.#audit({ event: "auth_failure", remoteAddr: address.client, reason: result.reason });
       let timer: ReturnType<typeof setTimeout> | undefined;
       await Promise.race([
@@ -209,6 +215,11 @@ export class Guard {
     }
     const identity = identityOf(result);
     return { ...(identity !== undefined && { identity }), ...(hello && { hello }) };
+  }
+
+  #countAuthFailure(reason: string): void {
+    this.#count("auth_failure");
+    this.#authFailures.set(reason, (this.#authFailures.get(reason) ?? 0) + 1);
   }
 
   #count(reason: RefusalReason): void {

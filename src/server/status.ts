@@ -14,6 +14,8 @@ export interface ListenerSnapshot {
   readonly connections?: number;
   /** Connections refused, by reason, when it has a listener of its own. */
   readonly refused?: ReadonlyMap<RefusalReason, number>;
+  /** Credentials its guard turned down, by why. */
+  readonly authFailures?: ReadonlyMap<string, number>;
   /** The server certificate, when the listener serves TLS. */
   readonly tls?: {
     readonly subject: string;

@@ -25,10 +25,10 @@ const REFUSAL_REASONS = Object.keys(
 ) as RefusalReason[];
 
 /**
- * The `reason` of `logwisp_auth_failures_total`: the servers count credentials they turned
- * down (missing, malformed, wrong, expired…) as one refusal reason, `auth_failure`.
+ * Reasons of `logwisp_auth_failures_total` written from the start, at zero until one
+ * happens, so that `increase()` sees the first: no credentials, and wrong ones.
  */
-const AUTH_FAILURE_REASON = "rejected";
+const FIRST_AUTH_FAILURE_REASONS = ["missing", "invalid"];
 
 /** A stream's status numbers as the metrics read them. */
 export function streamMetrics(
@@ -70,16 +70,24 @@ export function streamMetrics(
       ...refusals("http", snapshot.http),
       ...refusals("tcp", snapshot.tcp),
     ],
-    authFailures: {
-      [AUTH_FAILURE_REASON]: servers.reduce(
-        (sum, server) => sum + (server.refused?.get("auth_failure") ?? 0),
-        0,
-      ),
-    },
+    authFailures: authFailures(servers),
     tlsExpiry,
     publish: publishCounts(snapshot.nats?.publish),
     latency,
   };
+}
+
+/** Credentials turned down by the stream's servers, by why (see `AuthFailureReason`). */
+function authFailures(servers: readonly ListenerSnapshot[]): Record<string, number> {
+  const counts: Record<string, number> = Object.fromEntries(
+    FIRST_AUTH_FAILURE_REASONS.map((reason) => [reason, 0]),
+  );
+  for (const server of servers) {
+    for (const [reason, count] of server.authFailures ?? []) {
+      counts[reason] = (counts[reason] ?? 0) + count;
+    }
+  }
+  return counts;
 }
 
 function refusals(transport: string, server: ListenerSnapshot | undefined): ListenerRefusals[] {

@@ -30,18 +30,20 @@ Deno.test("streamMetrics(): ws beside sse, every refusal reason from zero, auth 
       port: 1,
       codecs: [sse, ws],
       refused: new Map([["auth_failure", 2], ["tls_error", 1]]),
+      authFailures: new Map([["invalid", 1], ["expired", 1]]),
       tls: { subject: "CN=localhost", notAfter, clientCertificates: false },
     },
     tcp: {
       port: 2,
       codecs: [tcpCodec(tcpServerConfig().heartbeat)],
       refused: new Map([["auth_failure", 1]]),
+      authFailures: new Map([["invalid", 1]]),
     },
   }, latency);
   assert.deepEqual(metrics.transports, ["sse", "ws", "tcp"]);
   assert.equal(metrics.clients.get("ws"), 1);
   assert.equal(metrics.filteredEntries, 4);
-  assert.deepEqual(metrics.authFailures, { rejected: 3 });
+  assert.deepEqual(metrics.authFailures, { missing: 0, invalid: 2, expired: 1 });
   assert.deepEqual(metrics.tlsExpiry, { http: notAfter.getTime() / 1000 });
   assert.deepEqual(Object.fromEntries(metrics.refusals[0]!.counts), {
     max_connections: 0,
@@ -75,6 +77,6 @@ Deno.test("streamMetrics(): the publisher's numbers from the stream's publish st
     },
   }, latency);
   assert.deepEqual(metrics.publish, { state: "blocked", published: 10, pending: 5 });
-  assert.deepEqual(metrics.authFailures, { rejected: 0 });
+  assert.deepEqual(metrics.authFailures, { missing: 0, invalid: 0 });
   assert.deepEqual(metrics.refusals, []);
 });

@@ -383,6 +383,7 @@ function serverSnapshot(
     ...(server.listener && { connections: server.listener.connections }),
     ...(tls && { tls }),
     ...((server.listener || refused.size > 0) && { refused }),
+    ...(server.guard && { authFailures: server.guard.authFailures }),
   };
 }
 
