@@ -109,6 +109,8 @@ export interface MetricsSources {
    * samples carry `stream=""`, which Prometheus reads as no stream.
    */
   readonly shared?: readonly ListenerRefusals[];
+  /** When the certificates of those listeners expire (seconds since the epoch), by server. */
+  readonly sharedTlsExpiry?: Readonly<Record<string, number>>;
 }
 
 /** The exposition text of one scrape. */
@@ -120,6 +122,9 @@ export async function collectMetrics(sources: MetricsSources): Promise<string> {
     latencies.push(stream.latency);
   }
   addRefusals(exposition, "", sources.shared ?? []);
+  for (const [server, seconds] of Object.entries(sources.sharedTlsExpiry ?? {})) {
+    exposition.add(TLS_CERTIFICATE_EXPIRY, { stream: "", server }, seconds);
+  }
   const latency = sumHistograms(latencies);
   if (latency) exposition.add(READ_TO_SEND, {}, latency);
   await addProcessMetrics(exposition);

@@ -64,6 +64,7 @@ Deno.test('collectMetrics(): one latency histogram for all streams; shared refus
       { transport: "http", counts: new Map([["max_connections", 1]]) },
       { transport: "http", counts: new Map([["max_connections", 2], ["denied", 1]]) },
     ],
+    sharedTlsExpiry: { router: 1_900_000_000 },
   });
   assert.match(text, /^logwisp_read_to_send_seconds_bucket\{le="0.001"\} 1$/m);
   assert.match(text, /^logwisp_read_to_send_seconds_bucket\{le="0.01"\} 3$/m);
@@ -75,6 +76,10 @@ Deno.test('collectMetrics(): one latency histogram for all streams; shared refus
   assert.match(
     text,
     /^logwisp_connections_rejected_total\{stream="",transport="http",reason="denied"\} 1$/m,
+  );
+  assert.match(
+    text,
+    /^logwisp_tls_certificate_expiry_timestamp_seconds\{stream="",server="router"\} 1900000000$/m,
   );
 });
 

@@ -57,12 +57,15 @@ export async function runLogWisp(config: Config, options: RunOptions): Promise<n
   let metricsUrl: string | undefined;
   /** Listeners of no one stream (router, `[metrics]`), whose refusals the metrics count. */
   const shared: Listener[] = [];
+  /** When the router's own certificate expires, in seconds since the epoch. */
+  const sharedTlsExpiry: Record<string, number> = {};
   let started = false;
   const readiness = (): Readiness => shutdown.aborted ? "stopping" : started ? "ready" : "starting";
   const metrics = () =>
     collectMetrics({
       streams: services.map((service) => service.metrics()),
       shared: shared.map((listener) => ({ transport: "http", counts: listener.refused })),
+      sharedTlsExpiry,
     });
   let audit: AuditLog;
   try {
@@ -91,6 +94,7 @@ export async function runLogWisp(config: Config, options: RunOptions): Promise<n
       const routed = services.filter((service) => service.handler);
       const routerConfig = config.router;
       const { authenticator, access, tls } = options.security.of(routerConfig);
+      if (tls) sharedTlsExpiry.router = Math.floor(tls.leaf.notAfter.getTime() / 1000);
       const guard = new Guard({
         authenticator,
         access,
