@@ -118,10 +118,26 @@ key_file = "${f.certs.server.key}"
 ${clientCa ? `client_ca_file = "${f.certs.ca.cert}"\n` : ""}`;
 }
 
-async function writeConfig(f: Fixture, name: string, text: string): Promise<string> {
+/** Writes `name` in the fixture's directory: stream `app` (see `config`) and `extra`. */
+async function writeConfig(
+  f: Fixture,
+  name: string,
+  servers: string,
+  extra = "",
+): Promise<string> {
   const path = join(f.dir, name);
-  await Deno.writeTextFile(path, text);
+  await Deno.writeTextFile(path, config(f, servers, extra));
   return path;
+}
+
+/** A `[streams.<kind>]` table enabled on `host`:`port`, then `rest` (its keys and sub-tables). */
+function server(kind: string, port: number, rest = "", host = "127.0.0.1"): string {
+  return `[streams.${kind}]\nenabled = true\nhost = "${host}"\nport = ${port}\n${rest}`;
+}
+
+/** The `[audit]` table writing the fixture's audit log. */
+function auditTable(f: Fixture): string {
+  return `[audit]\nenabled = true\nfile = "${f.audit}"\n`;
 }
 
 /** Runs LogWisp on `configPath` with write permission for the audit log only. */
@@ -167,28 +183,25 @@ Deno.test("the README example: HTTPS with Basic auth for curl -u, TCP over TLS w
   const path = await writeConfig(
     f,
     "logwisp.toml",
-    config(
-      f,
-      `[streams.httpserver]
-enabled = true
-host = "127.0.0.1"
-port = ${httpPort}
-${tlsTable(f, "httpserver")}
+    server(
+      "httpserver",
+      httpPort,
+      `${tlsTable(f, "httpserver")}
 [streams.httpserver.auth]
 type = "basic"
 realm = "LogWisp"
 users_file = "${f.users}"
-[streams.tcpserver]
-enabled = true
-host = "127.0.0.1"
-port = ${tcpPort}
-${tlsTable(f, "tcpserver")}
+`,
+    ) + server(
+      "tcpserver",
+      tcpPort,
+      `${tlsTable(f, "tcpserver")}
 [streams.tcpserver.auth]
 type = "bearer"
 tokens_file = "${f.tokens}"
 `,
-      `[audit]\nenabled = true\nfile = "${f.audit}"\n`,
     ),
+    auditTable(f),
   );
   await using logwisp = await start(f, path);
   await logwisp.waitForLog(new RegExp(`https://127.0.0.1:${httpPort}/stream`));
@@ -328,13 +341,10 @@ Deno.test("bearer tokens and JWTs on HTTP: header, query token, expired, wrong a
   const path = await writeConfig(
     f,
     "bearer.toml",
-    config(
-      f,
-      `[streams.httpserver]
-enabled = true
-host = "127.0.0.1"
-port = ${port}
-[streams.httpserver.auth]
+    server(
+      "httpserver",
+      port,
+      `[streams.httpserver.auth]
 type = "bearer"
 tokens_file = "${f.tokens}"
 jwt_secret_file = "${f.secret}"
@@ -392,19 +402,16 @@ Deno.test("the eventsource package reads a bearer-protected stream with its head
   const path = await writeConfig(
     f,
     "eventsource.toml",
-    config(
-      f,
-      `[streams.httpserver]
-enabled = true
-host = "127.0.0.1"
-port = ${port}
-[streams.httpserver.auth]
+    server(
+      "httpserver",
+      port,
+      `[streams.httpserver.auth]
 type = "bearer"
 tokens_file = "${f.tokens}"
 allow_query_token = true
 `,
-      `[audit]\nenabled = true\nfile = "${f.audit}"\n`,
     ),
+    auditTable(f),
   );
   await using _logwisp = await start(f, path);
   const url = `http://127.0.0.1:${port}/stream`;
@@ -455,26 +462,23 @@ Deno.test("mTLS on HTTP and TCP: a client certificate of the CA is the identity;
   const path = await writeConfig(
     f,
     "mtls.toml",
-    config(
-      f,
-      `[streams.httpserver]
-enabled = true
-host = "127.0.0.1"
-port = ${httpPort}
-${tlsTable(f, "httpserver", true)}
+    server(
+      "httpserver",
+      httpPort,
+      `${tlsTable(f, "httpserver", true)}
 [streams.httpserver.auth]
 type = "mtls"
 allowed_subjects = ["alice"]
-[streams.tcpserver]
-enabled = true
-host = "127.0.0.1"
-port = ${tcpPort}
-${tlsTable(f, "tcpserver", true)}
+`,
+    ) + server(
+      "tcpserver",
+      tcpPort,
+      `${tlsTable(f, "tcpserver", true)}
 [streams.tcpserver.auth]
 type = "mtls"
 `,
-      `[audit]\nenabled = true\nfile = "${f.audit}"\n`,
     ),
+    auditTable(f),
   );
   await using _logwisp = await start(f, path);
   const url = `https://localhost:${httpPort}/status`;
@@ -519,25 +523,24 @@ Deno.test("access lists: deny wins, IPv6 and IPv4-mapped peers, TCP closed befor
   const path = await writeConfig(
     f,
     "access.toml",
-    config(
-      f,
-      `[streams.httpserver]
-enabled = true
-host = "::"
-port = ${httpPort}
-[streams.httpserver.access]
+    server(
+      "httpserver",
+      httpPort,
+      `[streams.httpserver.access]
 allow = ["127.0.0.0/8", "::1"]
 deny = ["127.0.0.2"]
 trusted_proxies = ["::1"]
-[streams.tcpserver]
-enabled = true
-host = "::"
-port = ${tcpPort}
-[streams.tcpserver.access]
+`,
+      "::",
+    ) + server(
+      "tcpserver",
+      tcpPort,
+      `[streams.tcpserver.access]
 deny = ["127.0.0.1"]
 `,
-      `[audit]\nenabled = true\nfile = "${f.audit}"\n`,
+      "::",
     ),
+    auditTable(f),
   );
   await using _logwisp = await start(f, path);
   // On a dual-stack socket an IPv4 client arrives as ::ffff:127.0.0.1 and matches IPv4 rules.
@@ -572,17 +575,14 @@ Deno.test("a flood of refused connections writes a bounded number of audit lines
   const path = await writeConfig(
     f,
     "flood.toml",
-    config(
-      f,
-      `[streams.tcpserver]
-enabled = true
-host = "127.0.0.1"
-port = ${port}
-[streams.tcpserver.access]
+    server(
+      "tcpserver",
+      port,
+      `[streams.tcpserver.access]
 deny = ["127.0.0.0/8"]
 `,
-      `[audit]\nenabled = true\nfile = "${f.audit}"\n`,
     ),
+    auditTable(f),
   );
   await using _logwisp = await start(f, path);
   const started = Date.now();
@@ -612,13 +612,10 @@ Deno.test("rate limits: connections per minute and authentication failures, with
   const path = await writeConfig(
     f,
     "rates.toml",
-    config(
-      f,
-      `[streams.httpserver]
-enabled = true
-host = "127.0.0.1"
-port = ${port}
-[streams.httpserver.auth]
+    server(
+      "httpserver",
+      port,
+      `[streams.httpserver.auth]
 type = "basic"
 users_file = "${f.users}"
 [streams.httpserver.access]
@@ -651,13 +648,10 @@ Deno.test('min_version = "1.3" refuses TLS 1.2 clients; a silent client is cut a
   const path = await writeConfig(
     f,
     "tls13.toml",
-    config(
-      f,
-      `[streams.httpserver]
-enabled = true
-host = "127.0.0.1"
-port = ${port}
-header_timeout_seconds = 1
+    server(
+      "httpserver",
+      port,
+      `header_timeout_seconds = 1
 ${tlsTable(f, "httpserver")}min_version = "1.3"
 `,
     ),
@@ -681,16 +675,14 @@ Deno.test("router mode: the router's TLS, each stream's own auth on its routes, 
   const path = await writeConfig(
     f,
     "router.toml",
-    config(
-      f,
-      `[streams.httpserver]
+    `[streams.httpserver]
 enabled = true
 port = ${port}
 [streams.httpserver.auth]
 type = "basic"
 users_file = "${f.users}"
 `,
-      `[router]
+    `[router]
 port = ${port}
 host = "127.0.0.1"
 [router.tls]
@@ -701,7 +693,6 @@ key_file = "${f.certs.server.key}"
 type = "bearer"
 tokens_file = "${f.tokens}"
 `,
-    ),
   );
   await using _logwisp = await start(f, path, ["--router"]);
   const base = `https://localhost:${port}`;
@@ -726,9 +717,7 @@ Deno.test("--check reports every certificate problem with its key path, and near
     const path = await writeConfig(
       f,
       "check.toml",
-      config(
-        f,
-        `[streams.httpserver]
+      `[streams.httpserver]
 enabled = true
 port = ${freePort()}
 [streams.httpserver.tls]
@@ -736,7 +725,6 @@ enabled = true
 cert_file = "${cert}"
 key_file = "${key}"
 ${extra}`,
-      ),
     );
     return await runCli(["-c", path, "--check"]);
   };
@@ -783,19 +771,16 @@ Deno.test({
     const path = await writeConfig(
       f,
       "browser.toml",
-      config(
-        f,
-        `[streams.httpserver]
-enabled = true
-host = "127.0.0.1"
-port = ${port}
-${tlsTable(f, "httpserver")}
+      server(
+        "httpserver",
+        port,
+        `${tlsTable(f, "httpserver")}
 [streams.httpserver.auth]
 type = "basic"
 users_file = "${f.users}"
 `,
-        `[audit]\nenabled = true\nfile = "${f.audit}"\n`,
       ),
+      auditTable(f),
     );
     await using _logwisp = await start(f, path);
     const browser = await puppeteer.launch({

@@ -31,6 +31,11 @@ enabled = true
 port = 8080
 `;
 
+/** STREAM with `lines` added to its [streams.httpserver] table. */
+function withHttp(lines: string): string {
+  return STREAM.replace("port = 8080", `port = 8080\n${lines}`);
+}
+
 Deno.test("validateConfig() resolves every default", () => {
   const config = validate(STREAM);
   assert.deepEqual(config, {
@@ -270,31 +275,31 @@ Deno.test("validateConfig() reports one issue per broken rule, naming its key", 
     ],
     [
       "empty host",
-      STREAM.replace("port = 8080", 'port = 8080\nhost = ""'),
+      withHttp('host = ""'),
       "streams[0].httpserver.host",
       /must not be empty/,
     ],
     [
       "buffer_size",
-      STREAM.replace("port = 8080", "port = 8080\nbuffer_size = 0"),
+      withHttp("buffer_size = 0"),
       "streams[0].httpserver.buffer_size",
       /out of range/,
     ],
     [
       "stream_path",
-      STREAM.replace("port = 8080", 'port = 8080\nstream_path = "stream"'),
+      withHttp('stream_path = "stream"'),
       "streams[0].httpserver.stream_path",
       /not a URL path/,
     ],
     [
       "status_path",
-      STREAM.replace("port = 8080", 'port = 8080\nstatus_path = "/a b"'),
+      withHttp('status_path = "/a b"'),
       "streams[0].httpserver.status_path",
       /not a URL path/,
     ],
     [
       "same paths",
-      STREAM.replace("port = 8080", 'port = 8080\nstream_path = "/status"'),
+      withHttp('stream_path = "/status"'),
       "streams[0].httpserver.status_path",
       /"\/status" is also the stream_path/,
     ],
@@ -418,7 +423,7 @@ Deno.test("validateConfig() reports one issue per broken rule, naming its key", 
     ],
     [
       "integer in exponent form",
-      STREAM.replace("port = 8080", "port = 8080\nbuffer_size = 1e3"),
+      withHttp("buffer_size = 1e3"),
       "streams[0].httpserver.buffer_size",
       /expected an integer from 1 to 1000000, got 1000\.0/,
     ],
@@ -430,7 +435,7 @@ Deno.test("validateConfig() reports one issue per broken rule, naming its key", 
     ],
     [
       "unknown httpserver key",
-      STREAM.replace("port = 8080", "port = 8080\nbuffer = 10"),
+      withHttp("buffer = 10"),
       "streams[0].httpserver.buffer",
       /did you mean "buffer_size"/,
     ],
@@ -448,19 +453,19 @@ Deno.test("validateConfig() reports one issue per broken rule, naming its key", 
     ],
     [
       "host not a string",
-      STREAM.replace("port = 8080", "port = 8080\nhost = 127"),
+      withHttp("host = 127"),
       "streams[0].httpserver.host",
       /expected a string, got 127/,
     ],
     [
       "host not a host",
-      STREAM.replace("port = 8080", 'port = 8080\nhost = "local host"'),
+      withHttp('host = "local host"'),
       "streams[0].httpserver.host",
       /"local host" is not a host name or IP address/,
     ],
     [
       "heartbeat not a table",
-      STREAM.replace("port = 8080", "port = 8080\nheartbeat = true"),
+      withHttp("heartbeat = true"),
       "streams[0].httpserver.heartbeat",
       /expected a table, got true/,
     ],
@@ -506,8 +511,7 @@ Deno.test("validateConfig() reports a value of the wrong type once, not also as 
 });
 
 Deno.test("validateConfig() takes host names and IP addresses, IPv6 without brackets", () => {
-  const hostOf = (host: string) =>
-    validate(STREAM.replace("port = 8080", `port = 8080\nhost = "${host}"`)).streams[0]?.http?.host;
+  const hostOf = (host: string) => validate(withHttp(`host = "${host}"`)).streams[0]?.http?.host;
   const accepted: [written: string, bound: string][] = [
     ["localhost", "localhost"],
     ["Logs.Example.com", "Logs.Example.com"],
@@ -535,7 +539,7 @@ Deno.test("validateConfig() takes host names and IP addresses, IPv6 without brac
     "1.2.3.4.5",
   ];
   const problemOf = (host: string) =>
-    issuesOf(STREAM.replace("port = 8080", `port = 8080\nhost = "${host}"`))
+    issuesOf(withHttp(`host = "${host}"`))
       .map((issue) => `${issue.key}: ${issue.message}`);
   for (const host of refused) {
     assert.deepEqual(problemOf(host), [
