@@ -507,7 +507,11 @@ export class Hub {
     this.#clients.add(subscription);
   }
 
-  /** `tail` beyond the ring: the older entries from the history, then the ring's and on. */
+  /**
+   * `tail` beyond the ring: finds where the older entries start in the history, then
+   * catches up from there as a resume does, page by page as the queue has room; a tail
+   * longer than the queue, plus the ring's part, would not fit in one go.
+   */
   async #tailFromHistory(
     subscription: Subscription,
     history: HubHistory,
@@ -515,22 +519,25 @@ export class Hub {
     before: number,
   ): Promise<void> {
     const filter = subscription.filter;
-    let older: HistoryEntry[] = [];
+    let start: number | undefined;
     try {
-      const room = subscription.queue.limits.entries;
-      older = await history.last(Math.min(count, room), before, (entry) => {
+      const older = await history.last(count, before, (entry) => {
         try {
           return filter === undefined || filter.matches(entry);
         } catch {
           return false;
         }
       });
+      start = older[0]?.seq;
     } catch {
       // The source is away: the ring's part of the tail only.
     }
     if (subscription.queue.closed) return;
+    if (start !== undefined) {
+      await this.#catchUp(subscription, history, start - 1);
+      return;
+    }
     this.#greet(subscription, undefined);
-    this.#offerAll(subscription, this.#fromHistory(subscription, older));
     // The ring's part, and whatever was published while the history was read.
     this.#offerAll(
       subscription,
