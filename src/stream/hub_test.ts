@@ -425,6 +425,17 @@ Deno.test("Hub reads tail=N beyond its ring from the history, with the client's 
   f.close();
 });
 
+Deno.test("Hub reads a tail longer than the client's queue page by page, losing nothing", async () => {
+  const history = memoryHistory(MESSAGES);
+  const h = await historyHub(history);
+  const c = h.subscribe(
+    client({ codec: lineCodec(), tail: 8, limits: { entries: 3, bytes: 1 << 20 } }),
+  );
+  assert.deepEqual(await readLines(c, 8), [3, 4, 5, 6, 7, 8, 9, 10].map((n) => `${n} m${n}`));
+  assert.equal(h.droppedEntries, 0);
+  c.close();
+});
+
 Deno.test("Hub fills the hole between a resume point and where a restarted source starts", async () => {
   const history = memoryHistory(MESSAGES);
   const h = new Hub({ ids: SEQUENCE_EVENT_IDS, ring: { entries: 3, bytes: 1 << 20 }, history });
