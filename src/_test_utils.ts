@@ -5,6 +5,9 @@
  * @module
  */
 import { join } from "node:path";
+import { ConfigError, type ConfigIssue } from "./config/config_error.ts";
+import { parseToml } from "./config/load.ts";
+import { validateConfig, type ValidateOptions } from "./config/validate.ts";
 import { DEFAULT_LIMITS, DEFAULTS, NO_AUTH, OPEN_ACCESS } from "./config/defaults.ts";
 import type { HttpServerConfig, ServerConfig } from "./config/types.ts";
 import type { ClientInfo } from "./server/http_server.ts";
@@ -260,4 +263,33 @@ export class TcpLines implements Disposable {
       // Closed by the other side's end of stream already.
     }
   }
+}
+
+/** The path the config tests' TOML is said to come from. */
+export const TEST_CONFIG_FILE = "/etc/logwisp/test.toml";
+
+/** Validates `toml` as the file TEST_CONFIG_FILE, relative paths from /srv. */
+export function validateToml(
+  toml: string,
+  options: Partial<ValidateOptions> = {},
+): ReturnType<typeof validateConfig> {
+  return validateConfig(parseToml(toml, TEST_CONFIG_FILE), {
+    file: TEST_CONFIG_FILE,
+    cwd: "/srv",
+    ...options,
+  });
+}
+
+/** The issues `validateToml()` reports for `toml`; throws when it accepts it. */
+export function configIssues(
+  toml: string,
+  options: Partial<ValidateOptions> = {},
+): readonly ConfigIssue[] {
+  try {
+    validateToml(toml, options);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.issues;
+    throw error;
+  }
+  throw new Error("Expected a ConfigError");
 }

@@ -34,6 +34,13 @@ targets = [{ path = "${join(dir, `${name}.log`)}", is_file = true }]
 ${servers}`;
 }
 
+/** Writes `text` as `<dir>/logwisp.toml`, the config file of a test, and returns its path. */
+export async function writeConfig(dir: string, text: string): Promise<string> {
+  const path = join(dir, "logwisp.toml");
+  await Deno.writeTextFile(path, text);
+  return path;
+}
+
 /** Server tables on 127.0.0.1 for the ports given. */
 export function serversToml(
   options: { httpPort?: number; tcpPort?: number; bufferSize?: number },
@@ -163,6 +170,11 @@ export async function getJson(url: string): Promise<Record<string, unknown>> {
   const response = await fetch(url);
   if (!response.ok) throw new Error(`${url}: ${response.status} ${await response.text()}`);
   return await response.json();
+}
+
+/** `prefix 0` … `prefix <count - 1>`. */
+export function numbered(prefix: string, count: number): string[] {
+  return Array.from({ length: count }, (_, i) => `${prefix} ${i}`);
 }
 
 /** Appends numbered lines `from`..`to` (exclusive) with `prefix` to `path` in one write. */

@@ -2,7 +2,8 @@
  * Real `nats-server -js` processes for tests: a single node or a cluster, on free ports
  * with their own store directories, that can be killed and restarted on the same ports and
  * store (to test what survives a NATS restart). Disposing stops every process and removes
- * every directory.
+ * every directory. Also the publisher and gateway configs the NATS end-to-end tests start
+ * LogWisp with.
  *
  * @module
  */
@@ -12,6 +13,7 @@ import { connect } from "@nats-io/transport-node";
 import { freePort, waitFor, which } from "../src/_test_utils.ts";
 import type { NatsSourceConfig, PublishConfig } from "../src/config/types.ts";
 import type { Log } from "../src/log.ts";
+import { type LogWisp, startLogWisp } from "./_logwisp.ts";
 
 const NATS_SERVER = "nats-server";
 
@@ -413,4 +415,81 @@ async function readStream(servers: readonly string[], stream: string): Promise<S
     await consumer.delete().catch(() => {});
   }
   return found;
+}
+
+/** A test that needs `nats-server`; ignored (not passed) on a machine without it. */
+export function natsTest(name: string, fn: () => Promise<void>): void {
+  Deno.test({ name, ignore: which("nats-server") === undefined, fn });
+}
+
+/**
+ * A stream `name` (default "app") following `<dir>/<name>.log` from its start and publishing
+ * it as host `host`, with `extra` in [streams.publish] and HTTP on `port` (default a free one).
+ */
+export function publisherToml(
+  options: { dir: string; name?: string; host: string; servers: string[]; port?: number },
+  extra = "",
+): string {
+  const name = options.name ?? "app";
+  return `
+[[streams]]
+name = "${name}"
+[streams.monitor]
+check_interval_ms = 50
+read_from = "beginning"
+targets = [{ path = "${join(options.dir, `${name}.log`)}", is_file = true }]
+[streams.publish]
+type = "nats"
+servers = ${JSON.stringify(options.servers)}
+host_name = "${options.host}"
+create_stream = true
+${extra}
+[streams.httpserver]
+enabled = true
+host = "127.0.0.1"
+port = ${options.port ?? freePort()}
+`;
+}
+
+/**
+ * A gateway stream `fleet` serving `subjects` (default `logwisp.*.app`) of JetStream stream
+ * LOGWISP over HTTP (SSE, /ws) and, with `tcpPort`, TCP; a ring of `bufferSize` (10000).
+ */
+export function gatewayToml(
+  options: {
+    servers: string[];
+    subjects?: string[];
+    port: number;
+    tcpPort?: number;
+    bufferSize?: number;
+  },
+): string {
+  const tcp = options.tcpPort === undefined
+    ? ""
+    : `[streams.tcpserver]\nenabled = true\nhost = "127.0.0.1"\nport = ${options.tcpPort}\n`;
+  return `
+[[streams]]
+name = "fleet"
+[streams.source]
+type = "nats"
+servers = ${JSON.stringify(options.servers)}
+subjects = ${JSON.stringify(options.subjects ?? ["logwisp.*.app"])}
+[streams.httpserver]
+enabled = true
+host = "127.0.0.1"
+port = ${options.port}
+buffer_size = ${options.bufferSize ?? 10_000}
+${tcp}`;
+}
+
+/**
+ * Starts LogWisp with `toml` written to `<dir>/<file>`, with no more permissions than a
+ * deployment: read `dir`, the network (NATS needs nothing else when `host_name` is set).
+ */
+export async function startWith(dir: string, file: string, toml: string): Promise<LogWisp> {
+  const path = join(dir, file);
+  await Deno.writeTextFile(path, toml);
+  return await startLogWisp(["--config", path, "--quiet"], {
+    permissions: [`--allow-read=${dir}`, "--allow-net"],
+  });
 }

@@ -8,7 +8,14 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { append, tempDir, waitFor, which, within } from "../src/_test_utils.ts";
-import { freePort, getJson, startLogWisp } from "./_logwisp.ts";
+import {
+  freePort,
+  getJson,
+  serversToml,
+  startLogWisp,
+  streamToml,
+  writeConfig,
+} from "./_logwisp.ts";
 
 const PAGE = (streamUrl: string) =>
   `<!doctype html>
@@ -40,18 +47,9 @@ Deno.test({
     const log = join(dir.path, "app.log");
     await Deno.writeTextFile(log, "");
     const port = freePort();
-    const config = join(dir.path, "logwisp.toml");
-    await Deno.writeTextFile(
-      config,
-      `[[streams]]
-name = "app"
-[streams.monitor]
-targets = [{ path = "${log}", is_file = true }]
-[streams.httpserver]
-enabled = true
-host = "127.0.0.1"
-port = ${port}
-`,
+    const config = await writeConfig(
+      dir.path,
+      streamToml(dir.path, "app", serversToml({ httpPort: port })),
     );
     await using logwisp = await startLogWisp(["--config", config, "--quiet"]);
 

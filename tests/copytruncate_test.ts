@@ -13,7 +13,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { TcpLines, tempDir, waitFor, which } from "../src/_test_utils.ts";
-import { freePort, startLogWisp } from "./_logwisp.ts";
+import { freePort, startLogWisp, writeConfig } from "./_logwisp.ts";
 
 const WRITER = fileURLToPath(
   new URL("../src/monitor/testdata/rotating_writer.ts", import.meta.url),
@@ -44,9 +44,8 @@ Deno.test({
     const conf = join(dir.path, "logrotate.conf");
     await Deno.writeTextFile(conf, `${log} {\n  rotate 30\n  nocompress\n  copytruncate\n}\n`);
     const port = freePort();
-    const config = join(dir.path, "logwisp.toml");
-    await Deno.writeTextFile(
-      config,
+    const config = await writeConfig(
+      dir.path,
       `[[streams]]
 name = "app"
 [streams.monitor]

@@ -21,17 +21,11 @@ import {
   startLogWisp,
   streamToml,
   stuckTcpClient,
+  writeConfig,
 } from "./_logwisp.ts";
 
 // deno-lint-ignore no-explicit-any
 type Json = any;
-
-/** Writes `text` as the config file of a test and returns its path. */
-async function writeConfig(dir: string, text: string): Promise<string> {
-  const path = join(dir, "logwisp.toml");
-  await Deno.writeTextFile(path, text);
-  return path;
-}
 
 /** The HTTP status code of a GET, its body discarded. */
 async function statusOf(url: string): Promise<number> {

@@ -16,7 +16,10 @@ import {
   freePort,
   getJson,
   type LogWisp,
+  serversToml,
   startLogWisp,
+  streamToml,
+  writeConfig,
 } from "./_logwisp.ts";
 
 // deno-lint-ignore no-explicit-any
@@ -52,9 +55,8 @@ async function withFixture(
 ): Promise<void> {
   await using dir = await tempDir("logwisp_filters_");
   const [httpPort, tcpPort] = [freePort(), freePort()];
-  const config = join(dir.path, "logwisp.toml");
-  await Deno.writeTextFile(
-    config,
+  const config = await writeConfig(
+    dir.path,
     `[[streams]]
 name = "app"
 [streams.monitor]
@@ -462,19 +464,9 @@ Deno.test("filters: a TCP-only stream keeps entries for tail and for clients say
   const log = join(dir.path, "app.log");
   await Deno.writeTextFile(log, "");
   const port = freePort();
-  const config = join(dir.path, "logwisp.toml");
-  await Deno.writeTextFile(
-    config,
-    `[[streams]]
-name = "app"
-[streams.monitor]
-check_interval_ms = 50
-targets = [{ path = "${log}", is_file = true }]
-[streams.tcpserver]
-enabled = true
-host = "127.0.0.1"
-port = ${port}
-`,
+  const config = await writeConfig(
+    dir.path,
+    streamToml(dir.path, "app", serversToml({ tcpPort: port })),
   );
   await using _logwisp = await startLogWisp(["--config", config, "--quiet"]);
   // Written the moment the client connects, while LogWisp still waits for a hello.

@@ -17,6 +17,7 @@ import {
   getJson,
   type LogWisp,
   startLogWisp,
+  writeConfig,
 } from "./_logwisp.ts";
 
 // deno-lint-ignore no-explicit-any
@@ -49,12 +50,6 @@ ${
       ? ""
       : `[streams.tcpserver]\nenabled = true\nhost = "127.0.0.1"\nport = ${ports.tcp}\n`
   }`;
-}
-
-async function writeConfig(dir: string, text: string): Promise<string> {
-  const path = join(dir, "logwisp.toml");
-  await Deno.writeTextFile(path, text);
-  return path;
 }
 
 /** Lines LogWisp logged as errors: none may come from what a client or a file did. */

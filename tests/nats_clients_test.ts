@@ -8,76 +8,26 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { SseReader, tempDir, waitFor, which, within } from "../src/_test_utils.ts";
+import { SseReader, tempDir, waitFor, within } from "../src/_test_utils.ts";
 import {
   appendNumbered,
   connectTcp,
   freePort,
   getJson,
   type LogWisp,
-  startLogWisp,
+  numbered,
 } from "./_logwisp.ts";
-import { createStream, startNatsServer } from "./_nats.ts";
+import {
+  createStream,
+  gatewayToml,
+  natsTest,
+  publisherToml,
+  startNatsServer,
+  startWith,
+} from "./_nats.ts";
 
 // deno-lint-ignore no-explicit-any
 type Json = any;
-
-/** A test that needs `nats-server`; ignored (not passed) on a machine without it. */
-function natsTest(name: string, fn: () => Promise<void>): void {
-  Deno.test({ name, ignore: which("nats-server") === undefined, fn });
-}
-
-/** A stream following `<dir>/app.log` from its start and publishing it as host `host`. */
-function publisherToml(options: { dir: string; host: string; servers: string[] }): string {
-  return `
-[[streams]]
-name = "app"
-[streams.monitor]
-check_interval_ms = 50
-read_from = "beginning"
-targets = [{ path = "${join(options.dir, "app.log")}", is_file = true }]
-[streams.publish]
-type = "nats"
-servers = ${JSON.stringify(options.servers)}
-host_name = "${options.host}"
-create_stream = true
-[streams.httpserver]
-enabled = true
-host = "127.0.0.1"
-port = ${freePort()}
-`;
-}
-
-/** A gateway stream `fleet` serving `logwisp.*.app` over HTTP (SSE, /ws) and, if given, TCP. */
-function gatewayToml(
-  options: { servers: string[]; port: number; bufferSize: number; tcpPort?: number },
-): string {
-  const tcp = options.tcpPort === undefined
-    ? ""
-    : `[streams.tcpserver]\nenabled = true\nhost = "127.0.0.1"\nport = ${options.tcpPort}\n`;
-  return `
-[[streams]]
-name = "fleet"
-[streams.source]
-type = "nats"
-servers = ${JSON.stringify(options.servers)}
-subjects = ["logwisp.*.app"]
-[streams.httpserver]
-enabled = true
-host = "127.0.0.1"
-port = ${options.port}
-buffer_size = ${options.bufferSize}
-${tcp}`;
-}
-
-/** Starts LogWisp with `toml` written to `<dir>/<file>`, reading `dir` and using the network. */
-async function startWith(dir: string, file: string, toml: string): Promise<LogWisp> {
-  const path = join(dir, file);
-  await Deno.writeTextFile(path, toml);
-  return await startLogWisp(["--config", path, "--quiet"], {
-    permissions: [`--allow-read=${dir}`, "--allow-net"],
-  });
-}
 
 /** One entry a client received. */
 interface Received {
@@ -165,11 +115,6 @@ class WsClient implements AsyncDisposable {
   }
 }
 
-/** `prefix 0` … `prefix <count - 1>`. */
-function numbered(prefix: string, count: number): string[] {
-  return Array.from({ length: count }, (_, i) => `${prefix} ${i}`);
-}
-
 async function waitForEntries(
   client: { readonly entries: readonly Received[] },
   what: string,
@@ -219,7 +164,7 @@ natsTest(
         await startWith(
           dir.path,
           "gateway.toml",
-          gatewayToml({ servers, port: ports.http, tcpPort: ports.tcp, bufferSize: 10_000 }),
+          gatewayToml({ servers, port: ports.http, tcpPort: ports.tcp }),
         ),
       );
 

@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { SseReader, tempDir, waitFor, which, within } from "../src/_test_utils.ts";
+import { SseReader, tempDir, waitFor, within } from "../src/_test_utils.ts";
 import { ROOT, runCli } from "./_cli.ts";
 import {
   appendNumbered,
@@ -15,12 +15,16 @@ import {
   freePort,
   getJson,
   type LogWisp,
-  startLogWisp,
+  numbered,
 } from "./_logwisp.ts";
 import {
   createStream,
+  gatewayToml,
+  natsTest,
+  publisherToml,
   startNatsCluster,
   startNatsServer,
+  startWith,
   storedMessages,
   streamLeader,
 } from "./_nats.ts";
@@ -28,68 +32,25 @@ import {
 // deno-lint-ignore no-explicit-any
 type Json = any;
 
-/** A test that needs `nats-server`; ignored (not passed) on a machine without it. */
-function natsTest(name: string, fn: () => Promise<void>): void {
-  Deno.test({ name, ignore: which("nats-server") === undefined, fn });
-}
-
-/** A stream following `<dir>/<name>.log` from its start and publishing it as host `host`. */
-function publisherToml(
-  options: { dir: string; name: string; host: string; servers: string[]; port: number },
+/** The publisher of the single-host tests: `<dir>/app.log` as host `web1`. */
+function startPublisher(
+  dir: string,
+  servers: string[],
+  port: number,
   extra = "",
-): string {
-  return `
-[[streams]]
-name = "${options.name}"
-[streams.monitor]
-check_interval_ms = 50
-read_from = "beginning"
-targets = [{ path = "${join(options.dir, `${options.name}.log`)}", is_file = true }]
-[streams.publish]
-type = "nats"
-servers = ${JSON.stringify(options.servers)}
-host_name = "${options.host}"
-create_stream = true
-${extra}
-[streams.httpserver]
-enabled = true
-host = "127.0.0.1"
-port = ${options.port}
-`;
+): Promise<LogWisp> {
+  return startWith(
+    dir,
+    "publisher.toml",
+    publisherToml({ dir, name: "app", host: "web1", servers, port }, extra),
+  );
 }
 
-/** A gateway stream `fleet` serving `subjects` of JetStream stream LOGWISP over SSE (and TCP). */
-function gatewayToml(
-  options: { servers: string[]; subjects: string[]; port: number; tcpPort?: number },
-): string {
-  const tcp = options.tcpPort === undefined
-    ? ""
-    : `[streams.tcpserver]\nenabled = true\nhost = "127.0.0.1"\nport = ${options.tcpPort}\n`;
-  return `
-[[streams]]
-name = "fleet"
-[streams.source]
-type = "nats"
-servers = ${JSON.stringify(options.servers)}
-subjects = ${JSON.stringify(options.subjects)}
-[streams.httpserver]
-enabled = true
-host = "127.0.0.1"
-port = ${options.port}
-buffer_size = 10000
-${tcp}`;
-}
-
-/**
- * Starts LogWisp with `toml` written to `<dir>/<file>`, with no more permissions than a
- * deployment: read `dir`, the network (NATS needs nothing else when `host_name` is set).
- */
-async function startWith(dir: string, file: string, toml: string): Promise<LogWisp> {
-  const path = join(dir, file);
-  await Deno.writeTextFile(path, toml);
-  return await startLogWisp(["--config", path, "--quiet"], {
-    permissions: [`--allow-read=${dir}`, "--allow-net"],
-  });
+/** Creates `<dir>/app.log`, empty; returns its path. */
+async function emptyLog(dir: string): Promise<string> {
+  const log = join(dir, "app.log");
+  await Deno.writeTextFile(log, "");
+  return log;
 }
 
 /** One entry an SSE client received. */
@@ -178,11 +139,6 @@ class ResumingClient implements AsyncDisposable {
   }
 }
 
-/** `prefix 0` … `prefix <count - 1>`. */
-function numbered(prefix: string, count: number): string[] {
-  return Array.from({ length: count }, (_, i) => `${prefix} ${i}`);
-}
-
 /** Asserts the ids strictly increase (in order, none twice) and the messages are `expected`. */
 function assertExactlyOnce(received: readonly Received[], expected: readonly string[]): void {
   for (let i = 1; i < received.length; i++) {
@@ -199,8 +155,7 @@ natsTest(
   async () => {
     await using dir = await tempDir("logwisp_nats_e2e_");
     await using nats = await startNatsServer();
-    const log = join(dir.path, "app.log");
-    await Deno.writeTextFile(log, "");
+    const log = await emptyLog(dir.path);
     const servers = [nats.url];
     const publisherPort = freePort();
     const publisherToml_ = publisherToml({
@@ -383,16 +338,13 @@ natsTest(
     await using dir = await tempDir("logwisp_nats_pending_");
     await using nats = await startNatsServer();
     const servers = [nats.url];
-    const log = join(dir.path, "app.log");
-    await Deno.writeTextFile(log, "");
+    const log = await emptyLog(dir.path);
     const ports = { publisher: freePort(), gateway: freePort() };
-    const publisher = await startWith(
+    const publisher = await startPublisher(
       dir.path,
-      "publisher.toml",
-      publisherToml(
-        { dir: dir.path, name: "app", host: "web1", servers, port: ports.publisher },
-        "max_pending_entries = 100",
-      ),
+      servers,
+      ports.publisher,
+      "max_pending_entries = 100",
     );
     const gateway = await startWith(
       dir.path,
@@ -442,14 +394,9 @@ natsTest(
     await using cluster = await startNatsCluster(3);
     const servers = [...cluster.urls];
     await createStream(servers, "LOGWISP", { subjects: ["logwisp.>"], replicas: 3 });
-    const log = join(dir.path, "app.log");
-    await Deno.writeTextFile(log, "");
+    const log = await emptyLog(dir.path);
     const ports = { publisher: freePort(), gateway: freePort() };
-    const publisher = await startWith(
-      dir.path,
-      "publisher.toml",
-      publisherToml({ dir: dir.path, name: "app", host: "web1", servers, port: ports.publisher }),
-    );
+    const publisher = await startPublisher(dir.path, servers, ports.publisher);
     const gateway = await startWith(
       dir.path,
       "gateway.toml",
@@ -533,19 +480,13 @@ natsTest(
     await using dir = await tempDir("logwisp_nats_history_");
     await using nats = await startNatsServer();
     const servers = [nats.url];
-    const log = join(dir.path, "app.log");
-    await Deno.writeTextFile(log, "");
+    const log = await emptyLog(dir.path);
     const ports = { publisher: freePort(), gateway: freePort() };
-    const publisher = await startWith(
-      dir.path,
-      "publisher.toml",
-      publisherToml({ dir: dir.path, name: "app", host: "web1", servers, port: ports.publisher }),
-    );
+    const publisher = await startPublisher(dir.path, servers, ports.publisher);
     const gateway = await startWith(
       dir.path,
       "gateway.toml",
-      gatewayToml({ servers, subjects: ["logwisp.*.app"], port: ports.gateway })
-        .replace("buffer_size = 10000", "buffer_size = 20"),
+      gatewayToml({ servers, subjects: ["logwisp.*.app"], port: ports.gateway, bufferSize: 20 }),
     );
     try {
       const url = `http://127.0.0.1:${ports.gateway}/stream`;
@@ -592,16 +533,15 @@ natsTest(
     await using dir = await tempDir("logwisp_nats_gateway_restart_");
     await using nats = await startNatsServer();
     const servers = [nats.url];
-    const log = join(dir.path, "app.log");
-    await Deno.writeTextFile(log, "");
+    const log = await emptyLog(dir.path);
     const ports = { publisher: freePort(), gateway: freePort() };
-    const publisher = await startWith(
-      dir.path,
-      "publisher.toml",
-      publisherToml({ dir: dir.path, name: "app", host: "web1", servers, port: ports.publisher }),
-    );
-    const gatewayConfig = gatewayToml({ servers, subjects: ["logwisp.*.app"], port: ports.gateway })
-      .replace("buffer_size = 10000", "buffer_size = 20");
+    const publisher = await startPublisher(dir.path, servers, ports.publisher);
+    const gatewayConfig = gatewayToml({
+      servers,
+      subjects: ["logwisp.*.app"],
+      port: ports.gateway,
+      bufferSize: 20,
+    });
     let gateway = await startWith(dir.path, "gateway.toml", gatewayConfig);
     try {
       await using client = new ResumingClient(`http://127.0.0.1:${ports.gateway}/stream`);

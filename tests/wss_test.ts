@@ -9,7 +9,7 @@ import { join } from "node:path";
 import NodeWebSocket from "ws";
 import { append, tempDir, which } from "../src/_test_utils.ts";
 import { makeCertificates } from "../src/tls/testdata/make_certs.ts";
-import { freePort, startLogWisp } from "./_logwisp.ts";
+import { freePort, serversToml, startLogWisp, streamToml, writeConfig } from "./_logwisp.ts";
 
 const PASSWORD = "correct-horse-battery";
 
@@ -65,19 +65,12 @@ Deno.test({
     const log = join(dir.path, "app.log");
     await Deno.writeTextFile(log, "");
     const port = freePort();
-    const config = join(dir.path, "logwisp.toml");
-    await Deno.writeTextFile(
-      config,
-      `[[streams]]
-name = "app"
-[streams.monitor]
-check_interval_ms = 50
-targets = [{ path = "${log}", is_file = true }]
-[streams.httpserver]
-enabled = true
-host = "127.0.0.1"
-port = ${port}
-[streams.httpserver.tls]
+    const config = await writeConfig(
+      dir.path,
+      streamToml(
+        dir.path,
+        "app",
+        serversToml({ httpPort: port }) + `[streams.httpserver.tls]
 enabled = true
 cert_file = "${certs.server.cert}"
 key_file = "${certs.server.key}"
@@ -87,6 +80,7 @@ users_file = "${users}"
 [streams.httpserver.access]
 cors_origins = ["https://logs.example.com"]
 `,
+      ),
     );
     await using _logwisp = await startLogWisp(["--config", config, "--quiet"]);
     const url = `wss://localhost:${port}/ws`;

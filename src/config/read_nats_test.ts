@@ -1,24 +1,8 @@
 import assert from "node:assert/strict";
-import { ConfigError, type ConfigIssue } from "./config_error.ts";
-import { parseToml } from "./load.ts";
-import { validateConfig } from "./validate.ts";
-
-const FILE = "/etc/logwisp/test.toml";
-
-function validate(toml: string) {
-  return validateConfig(parseToml(toml, FILE), { file: FILE, cwd: "/srv" });
-}
+import { configIssues, validateToml as validate } from "../_test_utils.ts";
 
 function issuesOf(toml: string): { key: string | undefined; message: string }[] {
-  try {
-    validate(toml);
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      return error.issues.map(({ key, message }: ConfigIssue) => ({ key, message }));
-    }
-    throw error;
-  }
-  assert.fail("expected a ConfigError");
+  return configIssues(toml).map(({ key, message }) => ({ key, message }));
 }
 
 const HTTP = `

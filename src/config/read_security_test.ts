@@ -1,23 +1,9 @@
 import assert from "node:assert/strict";
-import { ConfigError } from "./config_error.ts";
-import { parseToml } from "./load.ts";
-import { validateConfig } from "./validate.ts";
-
-const FILE = "/etc/logwisp/test.toml";
-
-function validate(toml: string) {
-  return validateConfig(parseToml(toml, FILE), { file: FILE, cwd: "/srv" });
-}
+import { configIssues, validateToml as validate } from "../_test_utils.ts";
 
 /** Every issue as `key: message`. */
 function issuesOf(toml: string): string[] {
-  try {
-    validate(toml);
-  } catch (error) {
-    if (error instanceof ConfigError) return error.issues.map((i) => `${i.key}: ${i.message}`);
-    throw error;
-  }
-  assert.fail("expected a ConfigError");
+  return configIssues(toml).map((i) => `${i.key}: ${i.message}`);
 }
 
 const STREAM = `
@@ -165,9 +151,8 @@ type = "bearer"
 });
 
 Deno.test("security tables: the router takes them too", () => {
-  const config = validateConfig(
-    parseToml(
-      `${STREAM}
+  const config = validate(
+    `${STREAM}
 [router]
 port = 8080
 [router.tls]
@@ -179,9 +164,7 @@ type = "bearer"
 tokens_file = "tokens"
 allow_query_token = true
 `,
-      FILE,
-    ),
-    { file: FILE, cwd: "/srv", router: true },
+    { router: true },
   );
   assert.equal(config.router?.tls?.certFile, "server.crt");
   assert.equal(config.router?.auth.type, "bearer");

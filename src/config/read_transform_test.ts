@@ -1,9 +1,5 @@
 import assert from "node:assert/strict";
-import { ConfigError, type ConfigIssue } from "./config_error.ts";
-import { parseToml } from "./load.ts";
-import { validateConfig } from "./validate.ts";
-
-const FILE = "/etc/logwisp/test.toml";
+import { configIssues, validateToml } from "../_test_utils.ts";
 const STREAM = `
 [[streams]]
 name = "app"
@@ -15,22 +11,12 @@ port = 8080
 `;
 
 function validate(transform: string) {
-  return validateConfig(parseToml(`${STREAM}[streams.transform]\n${transform}`, FILE), {
-    file: FILE,
-    cwd: "/srv",
-  });
+  return validateToml(`${STREAM}[streams.transform]\n${transform}`);
 }
 
 function issuesOf(transform: string): { key: string; message: string }[] {
-  try {
-    validate(transform);
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      return error.issues.map(({ key, message }: ConfigIssue) => ({ key: key ?? "", message }));
-    }
-    throw error;
-  }
-  assert.fail("expected a ConfigError");
+  return configIssues(`${STREAM}[streams.transform]\n${transform}`)
+    .map(({ key, message }) => ({ key: key ?? "", message }));
 }
 
 Deno.test("readTransform() reads every key of [streams.transform]", () => {
@@ -60,7 +46,7 @@ strip_ansi = true
 });
 
 Deno.test("readTransform() leaves streams without the table untouched", () => {
-  const config = validateConfig(parseToml(STREAM, FILE), { file: FILE, cwd: "/srv" });
+  const config = validateToml(STREAM);
   assert.equal(config.streams[0]!.transform, undefined);
 });
 

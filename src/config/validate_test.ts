@@ -1,24 +1,10 @@
 import assert from "node:assert/strict";
-import { ConfigError, type ConfigIssue } from "./config_error.ts";
+import {
+  configIssues as issuesOf,
+  TEST_CONFIG_FILE as FILE,
+  validateToml as validate,
+} from "../_test_utils.ts";
 import { OPEN_ACCESS } from "./defaults.ts";
-import { parseToml } from "./load.ts";
-import { validateConfig, type ValidateOptions } from "./validate.ts";
-
-const FILE = "/etc/logwisp/test.toml";
-
-function validate(toml: string, options: Partial<ValidateOptions> = {}) {
-  return validateConfig(parseToml(toml, FILE), { file: FILE, cwd: "/srv", ...options });
-}
-
-function issuesOf(toml: string, options: Partial<ValidateOptions> = {}): readonly ConfigIssue[] {
-  try {
-    validate(toml, options);
-  } catch (error) {
-    if (error instanceof ConfigError) return error.issues;
-    throw error;
-  }
-  assert.fail("expected a ConfigError");
-}
 
 /** A valid stream; cases append or replace tables to break one rule each. */
 const STREAM = `

@@ -7,6 +7,11 @@
  * one connection, acknowledgements matched by reply subject) rather than awaited one by
  * one: that is what makes tens of thousands of acknowledged entries per second possible.
  *
+ * Order: JetStream stores what one connection sends in the order sent, but a publish that
+ * fails while later ones succeed (the stream appearing mid-window, say) would be stored
+ * after them when retried. So the window is one entry until an acknowledgement proves the
+ * path works, at the start, after a failure and after a reconnect; only then is it opened.
+ *
  * @module
  */
 import {
@@ -142,6 +147,8 @@ export class JetStreamPublisher implements AsyncDisposable {
   #rewind = false;
   #retryAt = 0;
   #failingSince = 0;
+  /** Nothing acknowledged since the start, a failure or a reconnect: one in flight at most. */
+  #probing = true;
   #admissions: Admission[] = [];
   /** When the current block was logged; 0 when it was not. */
   #blockedSince = 0;
@@ -361,7 +368,8 @@ export class JetStreamPublisher implements AsyncDisposable {
     }
     const { inbox } = this.#subscribe(nc);
     const maxBody = Math.max(1024, (nc.info?.max_payload ?? 1_048_576) - HEADER_ROOM);
-    while (this.#inflight.size < this.#window && this.#cursor < this.#items.length) {
+    const window = this.#probing ? 1 : this.#window;
+    while (this.#inflight.size < window && this.#cursor < this.#items.length) {
       const item = this.#items[this.#cursor++]!;
       if (!item.waiting) continue;
       if (item.body === undefined) {
@@ -439,6 +447,7 @@ export class JetStreamPublisher implements AsyncDisposable {
 
   #acked(item: Pending, duplicate: boolean): void {
     item.acked = true;
+    this.#probing = false;
     item.body = undefined;
     this.#pending--;
     this.#published++;
@@ -462,6 +471,7 @@ export class JetStreamPublisher implements AsyncDisposable {
   /** Resends from the oldest unacknowledged entry once nothing is in flight, after a wait. */
   #failure(reason: string, noResponders = false): void {
     this.#rewind = true;
+    this.#probing = true;
     const now = Date.now();
     if (this.#failingSince === 0) this.#failingSince = now;
     this.#retryAt = now + backoffDelay(this.#backoff, now - this.#failingSince);
@@ -476,6 +486,7 @@ export class JetStreamPublisher implements AsyncDisposable {
 
   /** Everything in flight is lost with the connection: resend it once reconnected. */
   #connectionLost(): void {
+    this.#probing = true;
     for (const item of this.#inflight.values()) item.waiting = true;
     if (this.#inflight.size > 0) this.#rewind = true;
     this.#inflight.clear();

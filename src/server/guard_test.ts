@@ -12,14 +12,15 @@ import type { ClientInfo, HttpHandler } from "./http_server.ts";
 
 const TOKEN = "tok_0123456789abcdef";
 
-async function tokensFile(dir: string): Promise<string> {
+/** Bearer auth by a tokens file in `dir` that gives TOKEN the identity "ci". */
+async function bearerAuth(dir: string): Promise<AuthConfig> {
   const digest = new Uint8Array(
     await crypto.subtle.digest("SHA-256", new TextEncoder().encode(TOKEN)),
   );
   const path = join(dir, "tokens");
   const hex = Array.from(digest, (byte) => byte.toString(16).padStart(2, "0")).join("");
   await Deno.writeTextFile(path, `ci:${hex}\n`);
-  return path;
+  return { type: "bearer", realm: "LogWisp", tokensFile: path, allowQueryToken: false };
 }
 
 /** A guard with an audit log collected in memory. */
@@ -60,12 +61,7 @@ function request(path: string, headers: HeadersInit = {}, method = "GET"): Reque
 
 Deno.test("Guard.http(): credentials, identity, probes and preflights", async () => {
   await using dir = await tempDir();
-  const auth: AuthConfig = {
-    type: "bearer",
-    realm: "LogWisp",
-    tokensFile: await tokensFile(dir.path),
-    allowQueryToken: false,
-  };
+  const auth = await bearerAuth(dir.path);
   const { guard: g, lines, audit } = await guard(auth, {
     corsOrigins: ["https://ops.example.com"],
   });
@@ -120,12 +116,7 @@ Deno.test("Guard.http(): access lists per request, X-Forwarded-For from trusted 
 
 Deno.test("Guard.http(): too many failures block the address with Retry-After", async () => {
   await using dir = await tempDir();
-  const auth: AuthConfig = {
-    type: "bearer",
-    realm: "LogWisp",
-    tokensFile: await tokensFile(dir.path),
-    allowQueryToken: false,
-  };
+  const auth = await bearerAuth(dir.path);
   const { guard: g, audit } = await guard(auth, { authFailuresPerMinutePerIp: 2 });
   const handler = g.http(echo);
   const wrong = request("/status", { Authorization: "Bearer wrong-token" });
@@ -142,12 +133,7 @@ Deno.test("Guard.http(): too many failures block the address with Retry-After", 
 
 Deno.test("Guard.tcp(): a hello line with the token, or one error line", async () => {
   await using dir = await tempDir();
-  const auth: AuthConfig = {
-    type: "bearer",
-    realm: "LogWisp",
-    tokensFile: await tokensFile(dir.path),
-    allowQueryToken: false,
-  };
+  const auth = await bearerAuth(dir.path);
   const { guard: g, audit } = await guard(auth);
   using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (listener.addr as Deno.NetAddr).port;
