@@ -1,6 +1,7 @@
 /**
  * The reference documents cannot drift from the code: docs/configuration.md against the
- * validator, links between documents, and no citation of a document the repository lacks.
+ * validator, links between documents, no citation of a document the repository lacks, and a
+ * reason in the README for every dependency.
  */
 import assert from "node:assert/strict";
 import { dirname, join, relative } from "node:path";
@@ -292,3 +293,17 @@ function anchors(markdown: string): Set<string> {
   }
   return found;
 }
+
+Deno.test("the README's Dependencies section names every import of deno.json, and says why", async () => {
+  const { imports } = JSON.parse(await Deno.readTextFile(join(ROOT, "deno.json"))) as {
+    imports: Record<string, string>;
+  };
+  const readme = await Deno.readTextFile(join(ROOT, "README.md"));
+  const section = /\n## Dependencies\n([\s\S]*?)(?=\n## |$)/.exec(readme)?.[1] ?? "";
+  assert.ok(section, "a Dependencies section");
+  for (const name of Object.keys(imports)) {
+    const line = section.split("\n- ").find((item) => item.includes(`[\`${name}\`]`));
+    assert.ok(line, `README "Dependencies" has no line for "${name}"`);
+    assert.match(line, /\): \S/, `the line for "${name}" says why`);
+  }
+});
