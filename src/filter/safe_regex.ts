@@ -129,19 +129,36 @@ export function compileClientPattern(pattern: string, options: ClientPatternOpti
 }
 
 /**
- * Compiles a pattern from the configuration: any JavaScript regular expression, with an
- * optional `(?i)` prefix. Case-insensitive patterns are rewritten without the `i` flag when
- * they have no backreference, so that V8's fallback to the linear-time engine covers them.
+ * Compiles a pattern from the configuration: any JavaScript regular expression the
+ * linear-time engine can run with the same `flags` (when the process has
+ * {@linkcode REGEX_V8_FLAGS}), with an optional `(?i)` prefix. V8 falls back to that engine
+ * only for such patterns: a lookahead, a backreference, or (with `g`) a lookbehind would
+ * backtrack without bound on a line written to a followed file, on the thread that serves
+ * every client. Case-insensitive patterns are rewritten without the `i` flag for the same
+ * reason.
  *
- * @throws {PatternError} When the pattern is invalid.
+ * @throws {PatternError} When the pattern is invalid or could run too long.
  */
-export function compileConfigPattern(pattern: string, flags = ""): RegExp {
+export function compileConfigPattern(
+  pattern: string,
+  flags = "",
+  safety: RegexSafety = regexSafety(),
+): RegExp {
   const { source, ignoreCase } = splitPrefix(pattern, false);
   checkSyntax(source);
-  if (!ignoreCase) return new RegExp(source, flags);
   const tree = parseRegex(source);
-  if (regexFeatures(tree).backreference) return new RegExp(source, `${flags}i`);
-  return new RegExp(caseInsensitiveSource(tree), flags);
+  const features = regexFeatures(tree);
+  const final = ignoreCase && !features.backreference ? caseInsensitiveSource(tree) : source;
+  if (safety === "linear") {
+    try {
+      new RegExp(final, flags + LINEAR);
+    } catch {
+      throw new PatternError(
+        `cannot run in linear time: ${linearRefusal(features, flags.includes("g"))}`,
+      );
+    }
+  }
+  return new RegExp(final, ignoreCase && final === source ? `${flags}i` : flags);
 }
 
 function splitPrefix(
@@ -166,8 +183,13 @@ function checkSyntax(source: string): void {
 }
 
 /** Why the linear-time engine refused a pattern, as far as its features tell. */
-function linearRefusal(features: RegexFeatures): string {
+function linearRefusal(features: RegexFeatures, global = false): string {
+  if (features.backreference) return "backreferences (\\1, \\k<name>) are not supported";
   if (features.lookahead) return "lookaheads ((?=...), (?!...)) are not supported";
+  if (global && features.lookbehind) {
+    return "lookbehinds ((?<=...), (?<!...)) are not supported where every match is replaced;" +
+      " capture the context instead and put it back with $1";
+  }
   if (features.modifiers) {
     return "inline modifiers ((?i:...)) are not supported; a (?i) prefix applies to the whole pattern";
   }

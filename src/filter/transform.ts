@@ -98,7 +98,7 @@ export function checkTransform(settings: TransformSettings): TransformProblem[] 
   }
   for (const [i, { pattern, replacement }] of (settings.redactPatterns ?? []).entries()) {
     const key = `redact_patterns[${i}]`;
-    const problem = patternProblem(pattern);
+    const problem = patternProblem(pattern, "g");
     if (problem !== undefined) {
       problems.push({ key: `${key}.pattern`, message: problem });
       continue;
@@ -116,9 +116,9 @@ export function checkTransform(settings: TransformSettings): TransformProblem[] 
   return problems;
 }
 
-function patternProblem(pattern: string): string | undefined {
+function patternProblem(pattern: string, flags = ""): string | undefined {
   try {
-    compileConfigPattern(pattern);
+    compileConfigPattern(pattern, flags);
     return undefined;
   } catch (error) {
     if (error instanceof PatternError) return error.message;
