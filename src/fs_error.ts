@@ -11,6 +11,27 @@ export class NotRegularFileError extends Error {
   }
 }
 
+/**
+ * The path is a symbolic link (or lies under one) leading outside the read permission: the
+ * permission checks the path as written, so following the link would read what the
+ * operator did not allow.
+ */
+export class OutsideReadPermissionError extends Error {
+  /** Where the path leads. */
+  readonly target: string;
+
+  /** A refusal to follow a path that resolves to `target`. */
+  constructor(target: string) {
+    super(`it leads to ${quoteTarget(target)}, outside the read permission (--allow-read)`);
+    this.name = "OutsideReadPermissionError";
+    this.target = target;
+  }
+}
+
+function quoteTarget(target: string): string {
+  return JSON.stringify(target);
+}
+
 /** Node's `code` of an error from `node:fs`, if it has one. */
 function codeOf(error: unknown): string | undefined {
   const code = (error as { code?: unknown } | null)?.code;
@@ -44,6 +65,7 @@ const NODE_REASONS: Readonly<Record<string, string>> = {
  */
 export function fsErrorReason(error: unknown): string {
   if (error instanceof NotRegularFileError) return error.message;
+  if (error instanceof OutsideReadPermissionError) return error.message;
   const known = NODE_REASONS[codeOf(error) ?? ""];
   if (known !== undefined) return known;
   if (error instanceof Deno.errors.PermissionDenied) return "permission denied";

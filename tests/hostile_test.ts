@@ -500,3 +500,48 @@ Deno.test("status answers while 5,000 files are first scanned, never 500", async
   for (const key of seen.keys()) assert.match(key, /^200 (starting|running)$/);
   await logwisp.waitForLog(/ ready \(configuration: /);
 });
+
+Deno.test("a symbolic link in a followed directory cannot lead outside --allow-read", async () => {
+  await using dir = await tempDir("logwisp_hostile_");
+  const logs = join(dir.path, "logs");
+  const secret = join(dir.path, "secret.txt");
+  await Deno.mkdir(logs);
+  await Deno.writeTextFile(secret, "TOPSECRET 1\n");
+  await Deno.writeTextFile(join(logs, "real.txt"), "");
+  await Deno.writeTextFile(join(logs, "app.log"), "");
+  await Deno.symlink(secret, join(logs, "evil.log"));
+  await Deno.symlink(join(logs, "real.txt"), join(logs, "inside.log"));
+  const port = freePort();
+  const file = await writeConfig(
+    dir.path,
+    config({ dir: logs, pattern: "*.log" }, { http: port }, { monitor: 'read_from = "beginning"' }),
+  );
+  await using logwisp = await startLogWisp(["--config", file, "--quiet"], {
+    permissions: [`--allow-read=${logs},${file}`, "--allow-net"],
+  });
+  await logwisp.waitForLog(/evil\.log.*it leads to ".*secret\.txt", outside the read permission/);
+  await using sse = await connectSse(`http://127.0.0.1:${port}/stream`);
+  await sse.events.next();
+  // A link within the permission is followed, as tail -F follows it.
+  await append(join(logs, "real.txt"), "inside\n");
+  await append(secret, "TOPSECRET 2\n");
+  // The followed file swapped for a link to the secret, as a rotation would swap it.
+  await Deno.rename(join(logs, "app.log"), join(logs, "app.log.1"));
+  await Deno.symlink(secret, join(logs, "app.log"));
+  await logwisp.waitForLog(/app\.log.*it leads to ".*secret\.txt", outside the read permission/);
+  await append(secret, "TOPSECRET 3\n");
+  await Deno.writeTextFile(join(logs, "marker.log"), "marker\n");
+  const messages: string[] = [];
+  while (!messages.includes("marker")) {
+    const [event] = await sse.events.take(1);
+    messages.push(JSON.parse(event!.data).message);
+  }
+  assert.deepEqual(messages.filter((message) => !message.startsWith("Log rotation detected")), [
+    "inside",
+    "marker",
+  ]);
+  assert.deepEqual(
+    errorLines(logwisp).filter((line) => !/outside the read permission/.test(line)),
+    [],
+  );
+});

@@ -1,5 +1,5 @@
 import { closeSync, constants, fstat, open, read, type Stats } from "node:fs";
-import { NotRegularFileError } from "../fs_error.ts";
+import { NotRegularFileError, OutsideReadPermissionError } from "../fs_error.ts";
 
 /** What the tailer needs to know of a file: a subset of `Deno.FileInfo`, which satisfies it. */
 export interface FileFacts {
@@ -39,11 +39,25 @@ export class TailFile {
   }
 
   /**
-   * Opens `path` when it is a regular file. Throws {@linkcode NotRegularFileError} for
-   * anything else, and the file system's error (`ENOENT`, `EACCES`, Deno's `NotCapable`)
-   * when it cannot be opened.
+   * Opens `path` when it is a regular file within the read permission. Throws
+   * {@linkcode NotRegularFileError} for anything else, {@linkcode OutsideReadPermissionError}
+   * for a link leading outside the permission, and the file system's error (`ENOENT`,
+   * `EACCES`, Deno's `NotCapable`) when it cannot be opened.
    */
   static async open(path: string): Promise<{ file: TailFile; info: FileFacts }> {
+    for (let attempt = 1;; attempt++) {
+      const opened = await TailFile.#openOnce(path);
+      if (opened) return opened;
+      if (attempt === 3) throw new Deno.errors.Interrupted("it kept changing while it was opened");
+    }
+  }
+
+  /** Opens `path`, or undefined when a link in it was changed between the check and the open. */
+  static async #openOnce(path: string): Promise<{ file: TailFile; info: FileFacts } | undefined> {
+    // Deno checks the path as written, not where a link leads: anyone who can make a link in
+    // a followed directory could otherwise have any file the process can open streamed.
+    const real = readScoped() ? await Deno.realPath(path) : path;
+    if (!readable(real)) throw new OutsideReadPermissionError(real);
     const fd = await new Promise<number>((resolve, reject) =>
       open(path, FLAGS, (error, fd) => error ? reject(error) : resolve(fd))
     );
@@ -51,6 +65,14 @@ export class TailFile {
     try {
       const info = await file.#fstat();
       if (!info.isFile()) throw new NotRegularFileError(describeKind(info));
+      // What was opened must be what was checked.
+      if (real !== path) {
+        const checked = await Deno.stat(real);
+        if (checked.dev !== info.dev || checked.ino !== info.ino) {
+          file.close();
+          return undefined;
+        }
+      }
       return { file, info: facts(info) };
     } catch (error) {
       file.close();
@@ -101,6 +123,18 @@ export class TailFile {
       fstat(this.#fd, (error, stats) => error ? reject(error) : resolve(stats))
     );
   }
+}
+
+let scoped: boolean | undefined;
+
+/** Whether reading is allowed below some paths only (else any link may be followed). */
+function readScoped(): boolean {
+  scoped ??= Deno.permissions.querySync({ name: "read" }).state !== "granted";
+  return scoped;
+}
+
+function readable(path: string): boolean {
+  return !readScoped() || Deno.permissions.querySync({ name: "read", path }).state === "granted";
 }
 
 function facts(stats: Stats): FileFacts {
