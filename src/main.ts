@@ -6,7 +6,7 @@
 import { parseCliArgs, UsageError } from "./cli/args.ts";
 import { formatCheckSummary } from "./cli/check_summary.ts";
 import { HELP } from "./cli/help.ts";
-import { natsWarnings } from "./cli/nats_warnings.ts";
+import { natsProblems } from "./cli/nats_problems.ts";
 import { targetWarnings } from "./cli/target_warnings.ts";
 import { ConfigError, type ConfigIssue, formatIssue } from "./config/config_error.ts";
 import { loadConfig } from "./config/load.ts";
@@ -47,13 +47,10 @@ export async function main(args: readonly string[]): Promise<number> {
   const { security, problems, warnings: securityWarnings } = await loadSecurity(config, {
     router: options.router,
   });
-  if (problems.length > 0) return configErrors(problems);
+  const all = [...problems, ...await natsProblems(config)];
+  if (all.length > 0) return configErrors(all);
   if (options.check) {
-    const warnings = [
-      ...securityWarnings,
-      ...await targetWarnings(config),
-      ...await natsWarnings(config),
-    ];
+    const warnings = [...securityWarnings, ...await targetWarnings(config)];
     return writeStdout(formatCheckSummary(config, { router: options.router, warnings })) ? 0 : 1;
   }
   for (const warning of securityWarnings) stderrLog("warn", warning);

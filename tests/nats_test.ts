@@ -426,7 +426,7 @@ natsTest(
   },
 );
 
-Deno.test("publishing without host_name needs --allow-sys=hostname, and says so", async () => {
+Deno.test("what would stop publishing at startup is a configuration error, for --check too", async () => {
   await using dir = await tempDir("logwisp_nats_sys_");
   const config = join(dir.path, "logwisp.toml");
   const toml = publisherToml({
@@ -436,20 +436,25 @@ Deno.test("publishing without host_name needs --allow-sys=hostname, and says so"
     servers: ["nats://127.0.0.1:1"],
     port: freePort(),
   });
-  await Deno.writeTextFile(config, toml);
-  const { code, stderr } = await runCli(["--config", config], {
-    permissions: [`--allow-read=${dir.path}`, "--allow-net"],
-  });
-  assert.equal(code, 1, stderr);
-  assert.match(
-    stderr,
-    /Cannot read the host name for the NATS subject: .*set host_name in \[streams.publish\], or allow it with --allow-sys=hostname/,
+  await Deno.writeTextFile(
+    config,
+    toml.replace(/\[streams\.publish\]\n/, (table) => `${table}token_file = "missing.token"\n`),
   );
-  const check = await runCli(["--check", "--config", config], {
-    permissions: [`--allow-read=${dir.path}`, "--allow-net"],
-  });
-  assert.equal(check.code, 0, check.stderr);
-  assert.match(check.stdout, /^Warning: streams\[0\]\.publish: \{host\} needs the host name/m);
+  for (const args of [["--config", config], ["--check", "--config", config]]) {
+    const { code, stderr } = await runCli(args, {
+      permissions: [`--allow-read=${dir.path}`, "--allow-net"],
+    });
+    assert.equal(code, 2, stderr);
+    assert.match(stderr, /^logwisp: configuration errors \(2\):$/m);
+    assert.match(
+      stderr,
+      /logwisp\.toml: streams\[0\]\.publish\.token_file: .*missing\.token/,
+    );
+    assert.match(
+      stderr,
+      /logwisp\.toml: streams\[0\]\.publish\.host_name: \{host\} needs the host name: set host_name, or allow reading it with --allow-sys=hostname/,
+    );
+  }
 });
 
 Deno.test("the fleet example's LogWisp configurations pass --check", async () => {
