@@ -385,7 +385,8 @@ Deno.test({
 });
 
 Deno.test({
-  name: "a client stuck for slow_client_timeout_seconds is disconnected and counted",
+  name:
+    "a client stuck for slow_client_timeout_seconds is disconnected, counted, and its socket closed",
   ignore: which("python3") === undefined,
   fn: async () => {
     await using dir = await followedFile();
@@ -393,7 +394,8 @@ Deno.test({
     const file = await writeConfig(
       dir.path,
       config({ file: log }, { http: port }, {
-        http: "buffer_size = 10\nslow_client_timeout_seconds = 2",
+        // Room for the two stuck clients and one status request.
+        http: "buffer_size = 10\nslow_client_timeout_seconds = 2\nmax_connections = 3",
       }),
     );
     await using _logwisp = await startLogWisp(["--config", file, "--quiet"]);
@@ -412,6 +414,11 @@ Deno.test({
     const seconds = (Date.now() - started) / 1000;
     assert.ok(seconds >= 1.5, `evicted after ${seconds} s, not before the timeout`);
     assert.equal(((await getJson(url)) as Json).server.active_clients, 0);
+    // Their sockets are closed too, not only left out of status: their slots are free.
+    await using first = await connectSse(`http://127.0.0.1:${port}/stream`);
+    await using second = await connectSse(`http://127.0.0.1:${port}/stream`);
+    assert.deepEqual([first.response.status, second.response.status], [200, 200]);
+    assert.equal(((await getJson(url)) as Json).server.active_clients, 2);
   },
 });
 

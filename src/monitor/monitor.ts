@@ -175,6 +175,8 @@ export class Monitor {
   #discoveryDue = true;
   /** When directories are listed again if no event asks for it sooner. */
   #nextDiscovery = 0;
+  /** When each target is listed next: a target events do not cover must not make all polled. */
+  readonly #nextListing = new Map<TargetConfig, number>();
   /** Callers of `settle()` waiting for the next full check. */
   #settlers: (() => void)[] = [];
   #nextPoll = 0;
@@ -339,15 +341,17 @@ export class Monitor {
         }
       }
       if (all || this.#discoveryDue || now >= this.#nextDiscovery) {
+        const every = all || this.#discoveryDue;
         this.#discoveryDue = false;
-        for (const [path, discovered] of await this.#discover()) {
+        const { paths, listed } = await this.#discover(now, every);
+        for (const [path, discovered] of paths) {
           const watched = this.#watched.get(path);
           if (watched) watched.discovered &&= discovered;
           else await this.#follow(path, discovered, now);
         }
         // With the listing: a directory replaced since needs a new watcher.
-        if (this.#fsEvents) await this.#watchDirectories(now);
-        this.#nextDiscovery = now + this.#discoveryPeriod();
+        if (this.#fsEvents) await this.#watchDirectories(now, listed);
+        this.#nextDiscovery = Math.min(...this.#nextListing.values());
       }
       for (const [path, { tailer }] of this.#watched) {
         if (tailer.state === "duplicate") await this.#check(path, now);
@@ -399,14 +403,12 @@ export class Monitor {
     return Math.max(next, now + this.#options.config.checkIntervalMs);
   }
 
-  /** How often directories are listed: every poll, unless events watch all of them. */
-  #discoveryPeriod(): number {
+  /** How often a target is listed: every poll, unless events watch its directory. */
+  #listingPeriod(target: TargetConfig): number {
     const interval = this.#options.config.checkIntervalMs;
     if (!this.#options.config.fsEvents) return interval;
-    const watchedAll = this.#options.config.targets.every((target) =>
-      this.#covered.has(target.isFile ? dirname(target.path) : target.path)
-    );
-    return watchedAll ? Math.max(interval, MAX_IDLE_POLL_MS) : interval;
+    const covered = this.#covered.has(target.isFile ? dirname(target.path) : target.path);
+    return covered ? Math.max(interval, MAX_IDLE_POLL_MS) : interval;
   }
 
   async #follow(path: string, discovered: boolean, now: number): Promise<void> {
@@ -434,12 +436,20 @@ export class Monitor {
   }
 
   /**
-   * Every path the targets name now, mapped to whether only a directory listing found it.
-   * File targets are named whether they exist or not.
+   * Every path the targets due for a listing (`every`: all targets) name now, mapped to
+   * whether only a directory listing found it, and the directories of those targets. File
+   * targets are named whether they exist or not.
    */
-  async #discover(): Promise<Map<string, boolean>> {
+  async #discover(
+    now: number,
+    every: boolean,
+  ): Promise<{ paths: Map<string, boolean>; listed: Set<string> }> {
     const paths = new Map<string, boolean>();
+    const listed = new Set<string>();
     for (const target of this.#options.config.targets) {
+      if (!every && now < (this.#nextListing.get(target) ?? 0)) continue;
+      this.#nextListing.set(target, now + this.#listingPeriod(target));
+      listed.add(target.isFile ? dirname(target.path) : target.path);
       if (target.isFile) {
         paths.set(target.path, false);
         continue;
@@ -465,7 +475,7 @@ export class Monitor {
         this.#directoryState(target, directoryProblem(error));
       }
     }
-    return paths;
+    return { paths, listed };
   }
 
   /** Records a directory target's state; a new problem is logged once, and its end. */
@@ -513,9 +523,10 @@ export class Monitor {
    * directories that hold (or held lately) a FIFO, socket or device: Deno's watcher opens
    * the path of each event, and a FIFO's open blocks it for good. The watches are set up
    * again when the set changes or a directory is replaced. Events only wake the loop; the
-   * checks decide what happened.
+   * checks decide what happened. Only the directories `listed` this round are looked
+   * through for such files again: a large quiet directory is not read every poll.
    */
-  async #watchDirectories(now: number): Promise<void> {
+  async #watchDirectories(now: number, listed: ReadonlySet<string>): Promise<void> {
     const directories = [
       ...new Set(
         this.#options.config.targets.map((target) =>
@@ -525,7 +536,9 @@ export class Monitor {
     ];
     const identities = new Map<string, string>();
     for (const directory of directories) {
-      if (await holdsSpecialFile(directory)) this.#specialSeen.set(directory, now);
+      if (listed.has(directory) && await holdsSpecialFile(directory)) {
+        this.#specialSeen.set(directory, now);
+      }
       const seen = this.#specialSeen.get(directory);
       if (seen !== undefined && now - seen < SPECIAL_FILE_HOLD_MS) continue;
       try {

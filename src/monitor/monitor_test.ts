@@ -242,3 +242,33 @@ Deno.test("nextIdleMs() backs an idle, event-covered file off to 5 s; a change o
   assert.equal(nextIdleMs(0, { ...idle, intervalMs: 2000 }), 2000);
   assert.equal(nextIdleMs(2000, { ...idle, intervalMs: 2000 }), 5000);
 });
+
+Deno.test("Monitor lists a missing directory every interval, an event-covered one only when idle long", async () => {
+  await using dir = await tempDir();
+  const covered = join(dir.path, "covered");
+  const missing = join(dir.path, "missing");
+  await Deno.mkdir(covered);
+  await Deno.writeTextFile(join(covered, "a.log"), "");
+  const listings = new Map<string, number>();
+  const readDir = Deno.readDir;
+  // Counting listings is the only way to see what a target costs while nothing happens.
+  Deno.readDir = (path) => {
+    listings.set(String(path), (listings.get(String(path)) ?? 0) + 1);
+    return readDir(path);
+  };
+  try {
+    await using _m = await startMonitor([dirTarget(covered), dirTarget(missing)]);
+    const count = (path: string) => listings.get(path) ?? 0;
+    // Once events watch the covered directory (when is up to the watcher), some stretch of
+    // 20 listings of the missing one passes without listing the covered one, barring one.
+    let window = { covered: count(covered), missing: count(missing) };
+    await waitFor(() => {
+      if (count(missing) < window.missing + 20) return false;
+      if (count(covered) <= window.covered + 1) return true;
+      window = { covered: count(covered), missing: count(missing) };
+      return false;
+    }, { timeoutMs: 20_000, message: () => JSON.stringify([...listings]) });
+  } finally {
+    Deno.readDir = readDir;
+  }
+});

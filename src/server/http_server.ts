@@ -3,6 +3,7 @@ import type { Log } from "../log.ts";
 import { type Connection, formatPeer, type Peer, writeAll } from "./connection.ts";
 import { Listener, type ListenerOptions, type Refusal, type RefusalReason } from "./listener.ts";
 import { headEnd, type HeadError, parseRequestHead, type RequestHead } from "./request_head.ts";
+import { ALLOWED_METHODS } from "./responses.ts";
 
 /** Who sent a request, as handlers see it. */
 export interface ClientInfo {
@@ -259,6 +260,9 @@ async function sendResponse(
 async function streamBody(connection: Connection, head: RequestHead, response: Response) {
   const reader = response.body!.getReader();
   const gone = discardInput(connection).then(() => reader.cancel().catch(() => {}));
+  // A body errored by its producer (a slow client cut by the hub) ends the connection now:
+  // the loop may be stuck in a write to a client that does not read, which only this ends.
+  reader.closed.catch(() => connection.close());
   try {
     await writeAll(
       connection,
@@ -304,7 +308,8 @@ async function sendError(
   error: HeadError | { status: 408; message: string },
 ) {
   const body = encoder.encode(JSON.stringify({ error: error.message }));
-  const head = `HTTP/1.1 ${error.status} ${REASONS[error.status] ?? ""}\r\n` +
+  const allow = error.status === 405 ? `allow: ${ALLOWED_METHODS.join(", ")}\r\n` : "";
+  const head = `HTTP/1.1 ${error.status} ${REASONS[error.status] ?? ""}\r\n${allow}` +
     `content-type: application/json\r\ncontent-length: ${body.length}\r\n` +
     `connection: close\r\ndate: ${httpDate()}\r\n\r\n`;
   await deadline(writeAll(connection, concat(encoder.encode(head), body)), 1000).catch(() => {});

@@ -176,7 +176,7 @@ Deno.test("serveHttp routes by path only: the Host header never picks the endpoi
   assert.match(absolute, /\{"clients":\d\}$/, "absolute-form: its path is what counts");
 });
 
-Deno.test("serveHttp answers malformed requests with 400 and logs nothing", async () => {
+Deno.test("serveHttp answers malformed requests with 400 (TRACE and CONNECT 405) and logs nothing", async () => {
   await using server = start();
   const port = server.server.port;
   for (
@@ -201,6 +201,10 @@ Deno.test("serveHttp answers malformed requests with 400 and logs nothing", asyn
     statusLine(await raw(port, "GET / HTTP/2.0\r\n\r\n")),
     "HTTP/1.1 505 HTTP Version Not Supported",
   );
+  const trace = await raw(port, "TRACE /status HTTP/1.1\r\nHost: a\r\n\r\n");
+  assert.equal(statusLine(trace), "HTTP/1.1 405 Method Not Allowed");
+  assert.match(trace, /\r\nallow: GET, HEAD, OPTIONS\r\n/);
+  assert.match(trace, /\{"error":"Method \\"TRACE\\" is not allowed"\}$/);
   const huge = `GET /status HTTP/1.1\r\nHost: a\r\nX: ${"y".repeat(20_000)}\r\n\r\n`;
   assert.equal(statusLine(await raw(port, huge)), "HTTP/1.1 431 Request Header Fields Too Large");
   assert.deepEqual(server.logs, []);

@@ -24,6 +24,8 @@ export interface HeadError {
 
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const VERSION = /^HTTP\/1\.([01])$/;
+/** Methods a `Request` cannot carry: answered 405 before any handler. */
+const FORBIDDEN_METHODS = new Set(["CONNECT", "TRACE", "TRACK"]);
 /** A field value: visible characters, spaces, tabs and obs-text; no controls. */
 const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 /**
@@ -64,6 +66,10 @@ export function parseRequestHead(bytes: Uint8Array): { head: RequestHead } | { e
   if (parts.length !== 3) return bad(`Malformed request line`);
   const [method, rawTarget, protocol] = parts as [string, string, string];
   if (!TOKEN.test(method)) return bad("Malformed method");
+  // A `Request` cannot carry these (the Fetch standard forbids them): no handler could see one.
+  if (FORBIDDEN_METHODS.has(method.toUpperCase())) {
+    return { error: { status: 405, message: `Method ${JSON.stringify(method)} is not allowed` } };
+  }
   const version = VERSION.exec(protocol)?.[1];
   if (version === undefined) {
     return /^HTTP\/\d/.test(protocol)
