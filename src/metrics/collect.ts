@@ -15,6 +15,7 @@ import {
   ENTRIES,
   ENTRIES_DROPPED,
   ENTRIES_SENT,
+  EXPENSIVE_FILTERS_DISCONNECTED,
   FILTERED_ENTRIES,
   PUBLISH_PENDING,
   PUBLISH_STATE,
@@ -49,6 +50,8 @@ export interface TransportCounts {
   readonly dropped: number;
   /** Clients cut for staying full. */
   readonly slowDisconnected: number;
+  /** Clients disconnected for filters that took too much of the thread. */
+  readonly filterDisconnected: number;
 }
 
 /** What a stream's NATS publisher reports. */
@@ -146,10 +149,12 @@ function addStream(exposition: Exposition, metrics: StreamMetrics): void {
     exposition.add(WATCHED_FILES, { stream, state }, count);
   }
   let slow = 0;
+  let expensive = 0;
   const transports = new Set([...metrics.transports, ...metrics.totals.keys()]);
   for (const transport of transports) {
     const totals = metrics.totals.get(transport);
     slow += totals?.slowDisconnected ?? 0;
+    expensive += totals?.filterDisconnected ?? 0;
     exposition
       .add(CLIENTS, { stream, transport }, metrics.clients.get(transport) ?? 0)
       .add(CONNECTIONS, { stream, transport }, totals?.connections ?? 0)
@@ -157,7 +162,9 @@ function addStream(exposition: Exposition, metrics: StreamMetrics): void {
       .add(BYTES_SENT, { stream, transport }, totals?.bytesSent ?? 0)
       .add(ENTRIES_DROPPED, { stream, transport }, totals?.dropped ?? 0);
   }
-  exposition.add(SLOW_CLIENTS_DISCONNECTED, { stream }, slow);
+  exposition
+    .add(SLOW_CLIENTS_DISCONNECTED, { stream }, slow)
+    .add(EXPENSIVE_FILTERS_DISCONNECTED, { stream }, expensive);
   addRefusals(exposition, stream, metrics.refusals);
   for (const [reason, count] of Object.entries(metrics.authFailures)) {
     exposition.add(AUTH_FAILURES, { stream, reason }, count);

@@ -20,6 +20,7 @@ function stream(name: string, overrides: Partial<StreamMetrics> = {}): StreamMet
       bytesSent: 4000,
       dropped: 3,
       slowDisconnected: 1,
+      filterDisconnected: 0,
     }]]),
     refusals: [{ transport: "tcp", counts: new Map([["max_connections", 4]]) }],
     authFailures: {},
@@ -44,6 +45,7 @@ Deno.test("collectMetrics() writes each stream's numbers, zeros for transports w
       'logwisp_connections_total{stream="app",transport="tcp"} 0',
       'logwisp_entries_dropped_total{stream="app",transport="sse"} 3',
       'logwisp_slow_clients_disconnected_total{stream="app"} 1',
+      'logwisp_expensive_filters_disconnected_total{stream="app"} 0',
       'logwisp_connections_rejected_total{stream="app",transport="tcp",reason="max_connections"} 4',
       "logwisp_read_to_send_seconds_count 0",
     ]

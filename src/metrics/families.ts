@@ -120,6 +120,13 @@ export const SLOW_CLIENTS_DISCONNECTED: MetricFamily<"counter", "stream"> = defi
   ["stream"],
 );
 
+/** `logwisp_expensive_filters_disconnected_total{stream}`. */
+export const EXPENSIVE_FILTERS_DISCONNECTED: MetricFamily<"counter", "stream"> = defineCounter(
+  "logwisp_expensive_filters_disconnected_total",
+  "Clients disconnected because their filter took more than its share of the thread.",
+  ["stream"],
+);
+
 /**
  * `logwisp_auth_failures_total{stream,reason}`; reason `rejected`: credentials missing,
  * malformed, wrong or expired (the servers count these as one refusal reason).
@@ -181,6 +188,7 @@ export const FAMILIES: readonly MetricFamily[] = Object.freeze([
   BYTES_SENT,
   ENTRIES_DROPPED,
   SLOW_CLIENTS_DISCONNECTED,
+  EXPENSIVE_FILTERS_DISCONNECTED,
   AUTH_FAILURES,
   TLS_CERTIFICATE_EXPIRY,
   PUBLISH_STATE,

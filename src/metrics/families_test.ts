@@ -18,6 +18,7 @@ logwisp_entries_sent_total{stream,transport} counter
 logwisp_bytes_sent_total{stream,transport} counter
 logwisp_entries_dropped_total{stream,transport} counter
 logwisp_slow_clients_disconnected_total{stream} counter
+logwisp_expensive_filters_disconnected_total{stream} counter
 logwisp_auth_failures_total{stream,reason} counter
 logwisp_tls_certificate_expiry_timestamp_seconds{stream,server} gauge
 logwisp_publish_state{stream,state} gauge

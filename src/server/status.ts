@@ -106,6 +106,7 @@ export function streamStatus(snapshot: StreamSnapshot): Record<string, unknown> 
     delivery: {
       last_sequence: hub.lastSeq,
       slow_clients_disconnected: hub.slowDisconnected,
+      expensive_filters_disconnected: hub.filterDisconnected,
       unserializable_entries: hub.unserializableEntries,
       ring: hub.ring,
       transports: Object.fromEntries(
@@ -118,6 +119,7 @@ export function streamStatus(snapshot: StreamSnapshot): Record<string, unknown> 
           dropped_entries: totals.dropped,
           filtered_entries: totals.filtered,
           slow_clients_disconnected: totals.slowDisconnected,
+          expensive_filters_disconnected: totals.filterDisconnected,
         }]),
       ),
       clients: [...hub.clients].map((client) => ({

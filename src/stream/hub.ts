@@ -4,6 +4,7 @@ import { type Batch, ClientQueue, type QueueLimits } from "./client_queue.ts";
 import type { Codec, Gap, HeartbeatStats } from "./codec.ts";
 import { EntryRing, type RingLimits } from "./entry_ring.ts";
 import type { EventIds } from "./event_ids.ts";
+import { CLIENT_FILTER_BUDGET_MS, FILTER_WINDOW_MS, overBudget } from "./filter_budget.ts";
 import { PublishedEntry } from "./published_entry.ts";
 
 /** Decides which entries a client receives (its filter); the hub calls it once per entry. */
@@ -52,6 +53,8 @@ export interface TransportTotals {
   filtered: number;
   /** Clients cut for staying full. */
   slowDisconnected: number;
+  /** Clients disconnected because their filter took more than its share of the thread. */
+  filterDisconnected: number;
 }
 
 /** An entry older than the ring, as the source still holds it, with its sequence number. */
@@ -94,6 +97,9 @@ export interface HubOptions {
   readonly history?: HubHistory | undefined;
 }
 
+/** The farewell reason of a client whose filter took more than its share of the thread. */
+export const FILTER_TOO_EXPENSIVE = "filter_too_expensive";
+
 /** How often a client catching up from history is looked at for room in its queue. */
 const CATCH_UP_POLL_MS = 20;
 /** Attempts at reading one page of history before the client is let go with a hole. */
@@ -128,6 +134,11 @@ export class Subscription {
   resumeAfter = 0;
   /** Reading history before it joins the live entries: the hub does not offer it those. */
   catchingUp = false;
+  /** @internal Milliseconds its filter took in the hub's current metering window. */
+  filterMs = 0;
+  /** While {@linkcode metered} runs: when its time was last added to `filterMs`. */
+  #clock: number | undefined;
+  #calls = 0;
   #filtered = 0;
   /** Entries and bytes written to this client's socket. */
   entriesSent = 0;
@@ -180,10 +191,34 @@ export class Subscription {
     this.onTerminate?.();
   }
 
+  /**
+   * @internal Runs `run`, whose calls of {@linkcode wants} have their time metered against
+   * the client's filter budget (see `filter_budget.ts`). The clock is read every eighth
+   * entry, not around each: reading it costs as much as a cheap filter.
+   */
+  metered<T>(run: () => T): T {
+    if (this.filter === undefined) return run();
+    this.#clock = performance.now();
+    this.#calls = 0;
+    try {
+      return run();
+    } finally {
+      this.filterMs += performance.now() - this.#clock;
+      this.#clock = undefined;
+    }
+  }
+
   /** @internal Whether the client wants `entry`; counts it when not. */
   wants(entry: PublishedEntry): boolean {
     if (entry.seq <= this.resumeAfter) return false;
     if (this.filter === undefined) return true;
+    if (this.#clock !== undefined && (++this.#calls & 7) === 0) {
+      const now = performance.now();
+      this.filterMs += now - this.#clock;
+      this.#clock = now;
+    }
+    // Over its budget: it is ended after this batch; its filter runs no more meanwhile.
+    if (this.filterMs > CLIENT_FILTER_BUDGET_MS) return false;
     let wanted: boolean;
     try {
       wanted = this.filter.matches(entry.entry);
@@ -212,6 +247,7 @@ export class Subscription {
  */
 export class Hub {
   readonly #options: HubOptions;
+  #filterWindowStart = performance.now();
   readonly #ring: EntryRing;
   readonly #clients = new Set<Subscription>();
   readonly #totals = new Map<string, TransportTotals>();
@@ -275,6 +311,7 @@ export class Hub {
     for (const [codec, clients] of byCodec) this.#deliver(codec, clients, published, wall);
     // Past a resume point, nothing more to skip.
     for (const client of this.#clients) if (client.resumeAfter <= this.#seq) client.resumeAfter = 0;
+    this.#meterFilters(performance.now());
   }
 
   /** Frames the entries `clients` want once, and offers each client its frames. */
@@ -296,7 +333,7 @@ export class Hub {
     }
     for (const client of clients) {
       if (!selective(client)) continue;
-      const wanted = entries.map((entry) => client.wants(entry));
+      const wanted = client.metered(() => entries.map((entry) => client.wants(entry)));
       wants.set(client, wanted);
       if (wantedByAny) wanted.forEach((yes, i) => wantedByAny![i] ||= yes);
     }
@@ -385,9 +422,12 @@ export class Hub {
       ? options.tail
       : 0;
     if (tail > 0) {
-      backlog = this.#ring.last(tail, (entry) => subscription.wants(entry));
+      backlog = subscription.metered(() =>
+        this.#ring.last(tail, (entry) => subscription.wants(entry))
+      );
     } else {
-      backlog = backlog.filter((entry) => subscription.wants(entry));
+      const all = backlog;
+      backlog = subscription.metered(() => all.filter((entry) => subscription.wants(entry)));
     }
     const before = backlog[0]?.seq ?? oldest;
     if (history && tail > backlog.length && before > 1) {
@@ -416,11 +456,10 @@ export class Hub {
   /** History entries as the hub hands out entries, those the client wants. */
   #fromHistory(subscription: Subscription, found: readonly HistoryEntry[]): PublishedEntry[] {
     const now = performance.now();
-    return found
-      .map(({ seq, entry }) =>
-        new PublishedEntry(seq, this.#options.ids.format(seq), entry, this.#serialize(entry), now)
-      )
-      .filter((entry) => subscription.wants(entry));
+    const entries = found.map(({ seq, entry }) =>
+      new PublishedEntry(seq, this.#options.ids.format(seq), entry, this.#serialize(entry), now)
+    );
+    return subscription.metered(() => entries.filter((entry) => subscription.wants(entry)));
   }
 
   /**
@@ -501,7 +540,9 @@ export class Hub {
     if (!greeted) this.#greet(subscription, undefined);
     this.#offerAll(
       subscription,
-      this.#ring.after(position).filter((entry) => subscription.wants(entry)),
+      subscription.metered(() =>
+        this.#ring.after(position).filter((entry) => subscription.wants(entry))
+      ),
     );
     subscription.catchingUp = false;
     this.#clients.add(subscription);
@@ -541,7 +582,9 @@ export class Hub {
     // The ring's part, and whatever was published while the history was read.
     this.#offerAll(
       subscription,
-      this.#ring.after(before - 1).filter((entry) => subscription.wants(entry)),
+      subscription.metered(() =>
+        this.#ring.after(before - 1).filter((entry) => subscription.wants(entry))
+      ),
     );
     this.#clients.add(subscription);
   }
@@ -570,6 +613,22 @@ export class Hub {
     const frame = codec.heartbeat(stats, now);
     if (!frame) return;
     for (const client of this.#clients) if (client.codec === codec) client.queue.force(frame);
+  }
+
+  /**
+   * Ends the clients whose filters took more than their share of the thread this window
+   * (see `filter_budget.ts`), with a farewell saying why; a new window starts every second.
+   */
+  #meterFilters(now: number): void {
+    for (const client of overBudget(this.#clients)) {
+      this.totals(client.transport).filterDisconnected++;
+      const frame = client.codec.farewell(FILTER_TOO_EXPENSIVE);
+      if (frame) client.queue.force(frame);
+      client.close();
+    }
+    if (now - this.#filterWindowStart < FILTER_WINDOW_MS) return;
+    this.#filterWindowStart = now;
+    for (const client of this.#clients) client.filterMs = 0;
   }
 
   /** Sends `codec`'s farewell to each of its clients and ends them once they have drained. */
@@ -624,6 +683,7 @@ export class Hub {
         dropped: 0,
         filtered: 0,
         slowDisconnected: 0,
+        filterDisconnected: 0,
       };
       this.#totals.set(transport, totals);
     }
@@ -645,6 +705,13 @@ export class Hub {
     let dropped = 0;
     for (const totals of this.#totals.values()) dropped += totals.dropped;
     return dropped;
+  }
+
+  /** Clients disconnected because their filter took too much of the thread. */
+  get filterDisconnected(): number {
+    let disconnected = 0;
+    for (const totals of this.#totals.values()) disconnected += totals.filterDisconnected;
+    return disconnected;
   }
 
   /** Clients disconnected by {@linkcode Hub.evictSlow}. */

@@ -447,3 +447,32 @@ Deno.test("Hub fills the hole between a resume point and where a restarted sourc
   assert.deepEqual(await readLines(c, 1), ["11 m11"]);
   c.close();
 });
+
+Deno.test("Hub ends a client whose filter takes more than its share of the thread, and counts it", async () => {
+  const h = hub();
+  const codec = lineCodec();
+  // A filter that spins 30 ms per entry, as a long pattern on long lines would.
+  const slow = {
+    matches: () => {
+      const until = performance.now() + 30;
+      while (performance.now() < until) { /* spinning */ }
+      return true;
+    },
+  };
+  const costly = h.subscribe(client({ codec, filter: slow }));
+  const cheap = h.subscribe(client({ codec, filter: { matches: () => true } }));
+  const plain = h.subscribe(client({ codec }));
+  await h.publishAll([entry("a"), entry("b"), entry("c"), entry("d")]);
+  // What it was offered, then why it ends.
+  assert.equal(
+    decode(await costly.queue.take()),
+    `${id(1)} a\n${id(2)} b\n${id(3)} c\n${id(4)} d\nbye filter_too_expensive\n`,
+  );
+  assert.equal(await costly.queue.take(), null);
+  assert.equal(h.filterDisconnected, 1);
+  assert.equal(h.totals("test").filterDisconnected, 1);
+  await h.publishAll([entry("e")]);
+  assert.equal(h.clientCount(), 2);
+  assert.match(decode(await cheap.queue.take()), /e\n$/);
+  assert.match(decode(await plain.queue.take()), /e\n$/);
+});

@@ -16,6 +16,7 @@ import {
   ENTRIES,
   ENTRIES_DROPPED,
   ENTRIES_SENT,
+  EXPENSIVE_FILTERS_DISCONNECTED,
   FILTERED_ENTRIES,
   PUBLISH_PENDING,
   PUBLISH_STATE,
@@ -95,6 +96,7 @@ export function addReadFamilies(exposition: Exposition, stream: string, counts: 
 export function addServeFamilies(exposition: Exposition, stream: string, tick: number): void {
   const n = tick + 1;
   exposition.add(SLOW_CLIENTS_DISCONNECTED, { stream }, n);
+  exposition.add(EXPENSIVE_FILTERS_DISCONNECTED, { stream }, n);
   TRANSPORTS.forEach((transport, i) => {
     exposition
       .add(CLIENTS, { stream, transport }, 5 - i)
