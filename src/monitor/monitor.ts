@@ -52,6 +52,8 @@ export interface TargetStats {
   readonly files?: number;
   /** Compressed archives passed over. */
   readonly skippedArchives?: number;
+  /** Files passed over because their name is not valid UTF-8, which Deno cannot open. */
+  readonly skippedNames?: number;
 }
 
 /** Per-stream totals and per-watcher detail, for status (README "Clients"). */
@@ -165,6 +167,8 @@ export class Monitor {
   #watchedIdentities = new Map<string, string>();
   /** When a directory was last seen holding a FIFO, socket or device. */
   readonly #specialSeen = new Map<string, number>();
+  /** Directory targets whose names that are not UTF-8 were reported. */
+  readonly #undecodableReported = new Set<TargetConfig>();
   /** A watch ended: set up the watches again at the next listing. */
   #rewatch = false;
   #abandonedWorkers = 0;
@@ -457,6 +461,7 @@ export class Monitor {
       const matches = this.#matchers.get(target)!;
       let files = 0;
       let skippedArchives = 0;
+      let skippedNames = 0;
       try {
         for await (const entry of Deno.readDir(target.path)) {
           if (!(entry.isFile || entry.isSymlink) || !matches(entry.name)) continue;
@@ -465,12 +470,25 @@ export class Monitor {
             continue;
           }
           const path = join(target.path, entry.name);
+          // Deno decodes names lossily: such a path names no file, and never will.
+          if (entry.name.includes("\uFFFD") && !(await exists(path))) {
+            skippedNames++;
+            continue;
+          }
           if (!paths.has(path) && (entry.isFile || await isFile(path))) {
             paths.set(path, true);
             files++;
           }
         }
-        this.#directoryState(target, { state: "ok", files, skippedArchives });
+        this.#directoryState(target, { state: "ok", files, skippedArchives, skippedNames });
+        if (skippedNames > 0 && !this.#undecodableReported.has(target)) {
+          this.#undecodableReported.add(target);
+          this.#log(
+            "warn",
+            `${this.#label}: directory ${quote(target.path)} holds ${skippedNames} file name(s) ` +
+              "that are not valid UTF-8: they cannot be opened; rename them to follow them",
+          );
+        }
       } catch (error) {
         this.#directoryState(target, directoryProblem(error));
       }
@@ -655,6 +673,15 @@ async function holdsSpecialFile(directory: string): Promise<boolean> {
     return false;
   }
   return false;
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.lstat(path);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 async function isFile(path: string): Promise<boolean> {

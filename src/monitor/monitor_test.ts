@@ -272,3 +272,27 @@ Deno.test("Monitor lists a missing directory every interval, an event-covered on
     Deno.readDir = readDir;
   }
 });
+
+Deno.test("Monitor passes over file names that are not UTF-8, says so once and counts them", async () => {
+  await using dir = await tempDir();
+  // Deno cannot name such a file: python3 makes it.
+  const made = await new Deno.Command("python3", {
+    args: [
+      "-c",
+      "import sys; open(sys.argv[1].encode() + b'/bad\\xff.log', 'w').write('x\\n')",
+      dir.path,
+    ],
+  }).output();
+  assert.equal(made.code, 0, new TextDecoder().decode(made.stderr));
+  await Deno.writeTextFile(join(dir.path, "good.log"), "");
+  await using m = await startMonitor([dirTarget(dir.path)]);
+  await append(join(dir.path, "good.log"), "fine\n");
+  await m.seen("fine");
+  await m.monitor.settle();
+  const [target] = m.monitor.stats().targets;
+  assert.equal(target?.skippedNames, 1);
+  assert.equal(target?.files, 1);
+  const warnings = m.logs.filter(([, message]) => /not valid UTF-8/.test(message));
+  assert.equal(warnings.length, 1, JSON.stringify(m.logs));
+  assert.match(warnings[0]![1], /holds 1 file name\(s\) that are not valid UTF-8/);
+});

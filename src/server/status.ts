@@ -81,6 +81,7 @@ export function streamStatus(snapshot: StreamSnapshot): Record<string, unknown> 
         ...(target.detail !== undefined && { detail: target.detail }),
         ...(target.files !== undefined && { files: target.files }),
         ...(target.skippedArchives && { skipped_archives: target.skippedArchives }),
+        ...(target.skippedNames && { skipped_names: target.skippedNames }),
       })),
       watchers: monitor.watchers.map((watcher) => ({
         path: watcher.path,
