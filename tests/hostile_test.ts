@@ -9,6 +9,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { append, tempDir, waitFor, which, within } from "../src/_test_utils.ts";
+import { runCli } from "./_cli.ts";
 import {
   ClientProcess,
   connectSse,
@@ -523,9 +524,14 @@ Deno.test("a symbolic link in a followed directory cannot lead outside --allow-r
     dir.path,
     config({ dir: logs, pattern: "*.log" }, { http: port }, { monitor: 'read_from = "beginning"' }),
   );
-  await using logwisp = await startLogWisp(["--config", file, "--quiet"], {
-    permissions: [`--allow-read=${logs},${file}`, "--allow-net"],
-  });
+  const permissions = [`--allow-read=${logs},${file}`, "--allow-net"];
+  const check = await runCli(["--check", "--config", file], { permissions });
+  assert.equal(check.code, 0, check.stderr);
+  assert.match(
+    check.stdout,
+    /1 link\(s\) matching "\*\.log" lead outside the read permission \(--allow-read\)/,
+  );
+  await using logwisp = await startLogWisp(["--config", file, "--quiet"], { permissions });
   await logwisp.waitForLog(/evil\.log.*it leads to ".*secret\.txt", outside the read permission/);
   await using sse = await connectSse(`http://127.0.0.1:${port}/stream`);
   await sse.events.next();

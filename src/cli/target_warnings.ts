@@ -1,10 +1,10 @@
 import { join } from "node:path";
 import type { Config } from "../config/types.ts";
-import { fsErrorReason, isNotFound } from "../fs_error.ts";
+import { fsErrorReason, isNotFound, OutsideReadPermissionError } from "../fs_error.ts";
 import { quote } from "../log.ts";
 import { compileGlob } from "../monitor/glob.ts";
 import { ARCHIVE_NAME } from "../monitor/monitor.ts";
-import { describeKind } from "../monitor/tail_file.ts";
+import { describeKind, resolveWithinReadPermission } from "../monitor/tail_file.ts";
 
 /**
  * What `--check` says about targets that are valid but will not be followed as they are
@@ -29,6 +29,11 @@ export async function targetWarnings(config: Config): Promise<string[]> {
         );
         continue;
       }
+      const outside = await leadsOutside(target.path);
+      if (outside !== undefined) {
+        warnings.push(`${where}: ${outside}: it is not followed`);
+        continue;
+      }
       if (target.isFile) {
         if (!info.isFile) warnings.push(`${where} is ${describeKind(info)}: it is not followed`);
         continue;
@@ -49,6 +54,7 @@ async function directoryProblem(path: string, pattern: string): Promise<string |
   let files = 0;
   let archives = 0;
   let special = 0;
+  let outside = 0;
   try {
     for await (const entry of Deno.readDir(path)) {
       if (!matches(entry.name)) continue;
@@ -58,7 +64,8 @@ async function directoryProblem(path: string, pattern: string): Promise<string |
       else if (
         entry.isSymlink && (await Deno.stat(join(path, entry.name)).catch(() => null))?.isFile
       ) {
-        files++;
+        if (await leadsOutside(join(path, entry.name))) outside++;
+        else files++;
       }
     }
   } catch (error) {
@@ -73,6 +80,22 @@ async function directoryProblem(path: string, pattern: string): Promise<string |
       `${special} FIFO(s), socket(s) or device(s) matching ${quote(pattern)} are not followed`,
     );
   }
+  if (outside > 0) {
+    notes.push(
+      `${outside} link(s) matching ${quote(pattern)} lead outside the read permission ` +
+        "(--allow-read) and are not followed",
+    );
+  }
   if (files === 0) notes.unshift(`has no file matching ${quote(pattern)} yet`);
   return notes.length > 0 ? notes.join("; ") : undefined;
+}
+
+/** Why `path` is not read when a link in it leads outside the read permission. */
+async function leadsOutside(path: string): Promise<string | undefined> {
+  try {
+    await resolveWithinReadPermission(path);
+    return undefined;
+  } catch (error) {
+    return error instanceof OutsideReadPermissionError ? error.message : undefined;
+  }
 }

@@ -56,8 +56,7 @@ export class TailFile {
   static async #openOnce(path: string): Promise<{ file: TailFile; info: FileFacts } | undefined> {
     // Deno checks the path as written, not where a link leads: anyone who can make a link in
     // a followed directory could otherwise have any file the process can open streamed.
-    const real = readScoped() ? await Deno.realPath(path) : path;
-    if (!readable(real)) throw new OutsideReadPermissionError(real);
+    const real = await resolveWithinReadPermission(path);
     const fd = await new Promise<number>((resolve, reject) =>
       open(path, FLAGS, (error, fd) => error ? reject(error) : resolve(fd))
     );
@@ -123,6 +122,18 @@ export class TailFile {
       fstat(this.#fd, (error, stats) => error ? reject(error) : resolve(stats))
     );
   }
+}
+
+/**
+ * Where `path` leads (itself when reading is not scoped). Throws
+ * {@linkcode OutsideReadPermissionError} when a symbolic link in it points outside the read
+ * permission, and the file system's error when it cannot be resolved.
+ */
+export async function resolveWithinReadPermission(path: string): Promise<string> {
+  if (!readScoped()) return path;
+  const real = await Deno.realPath(path);
+  if (!readable(real)) throw new OutsideReadPermissionError(real);
+  return real;
 }
 
 let scoped: boolean | undefined;
