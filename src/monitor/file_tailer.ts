@@ -83,6 +83,8 @@ export interface TailerOptions {
   readonly label: string;
   /** `Deno.stat`; a test replaces it to produce a race between stat and read on demand. */
   readonly stat?: (path: string) => Promise<Deno.FileInfo>;
+  /** `TailFile.open`; a test replaces it to refuse an open as a file's mode would. */
+  readonly open?: (path: string) => Promise<{ file: TailFile; info: FileFacts }>;
 }
 
 /** A file renamed away from the path, still read through its handle. */
@@ -143,6 +145,11 @@ export class FileTailer {
   /** The file followed last, kept after it is closed: another one at the path is a rotation. */
   #lastIdentity: FileIdentity | undefined;
   #startAtEnd: boolean;
+  /**
+   * The file at the path when the first check could not open it (its mode, say), and its
+   * size then: when that file can be opened, it is read from there, as it would have been.
+   */
+  #startPoint: { identity: FileIdentity; size: number } | undefined;
   #position = 0;
   #lastSize = 0;
   #lastMtime = 0;
@@ -283,6 +290,7 @@ export class FileTailer {
       const stat = await (this.#options.stat ?? Deno.stat)(this.path);
       if (!stat.isFile) throw new NotRegularFileError(describeKind(stat));
       info = stat;
+      if (this.#startAtEnd) this.#startPoint = { identity: identityOf(info), size: info.size };
     } catch (error) {
       if (isNotFound(error)) return await this.#whileGone(buffer, now);
       this.#fail(error);
@@ -396,7 +404,7 @@ export class FileTailer {
    */
   async #openPath(): Promise<{ file: TailFile; info: FileFacts } | undefined> {
     try {
-      return await TailFile.open(this.path);
+      return await (this.#options.open ?? TailFile.open)(this.path);
     } catch (error) {
       if (!isNotFound(error)) this.#fail(error);
       return undefined;
@@ -422,7 +430,16 @@ export class FileTailer {
     }
     const resumed = returned?.position ?? this.#options.registry.claim(identity, this.path);
     try {
-      const start = resumed ?? (this.#startAtEnd ? await lineStartNearEnd(file, info.size) : 0);
+      const point = this.#startPoint;
+      this.#startPoint = undefined;
+      // A file present at startup is read from where it ended then, even if it could only be
+      // opened later; one that appeared since is read whole.
+      const end = this.#startAtEnd
+        ? info.size
+        : point?.identity === identity && point.size <= info.size
+        ? point.size
+        : undefined;
+      const start = resumed ?? (end === undefined ? 0 : await lineStartNearEnd(file, end));
       // What precedes the start is the fingerprint: a truncation that regrows the file past
       // its old size before the first read would otherwise go unnoticed.
       const before = await readAt(file, Math.max(0, start - FINGERPRINT_BYTES), start);

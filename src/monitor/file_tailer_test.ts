@@ -5,6 +5,7 @@ import type { LogEntry } from "../entry/entry.ts";
 import type { LogLevel } from "../log.ts";
 import { type EntryOrigin, FileTailer, type TailerOptions } from "./file_tailer.ts";
 import { IdentityRegistry } from "./identity_registry.ts";
+import { TailFile } from "./tail_file.ts";
 
 /** A tailer driven by explicit checks, with what it emitted and logged. */
 function tailer(path: string, options: Partial<TailerOptions> = {}) {
@@ -319,4 +320,39 @@ Deno.test("FileTailer names each entry by its file and where its line ends, the 
     { file: file!.replace(/~0$/, "~1"), offset: 0 },
     { file: file!.replace(/~0$/, "~1"), offset: 2 },
   ]);
+});
+
+Deno.test("FileTailer reads a file present at startup but not readable yet from where it ended then", async () => {
+  await using dir = await tempDir();
+  const path = join(dir.path, "app.log");
+  await Deno.writeTextFile(path, "old one\nold two\n");
+  // Opens refused as a mode of 600 and another owner would refuse them (tests run as root).
+  let refuse = true;
+  const open = (file: string) => {
+    if (refuse) throw Object.assign(new Error("permission denied"), { code: "EACCES" });
+    return TailFile.open(file);
+  };
+  using t = tailer(path, { startAtEnd: true, open });
+  assert.deepEqual(await t.check(), []);
+  assert.equal(t.tailer.stats().state, "error");
+  await append(path, "written since\n");
+  refuse = false;
+  assert.deepEqual(await t.check(), ["written since"]);
+});
+
+Deno.test("FileTailer reads whole a file that replaced an unreadable one after startup", async () => {
+  await using dir = await tempDir();
+  const path = join(dir.path, "app.log");
+  await Deno.writeTextFile(path, "old one\n");
+  let refuse = true;
+  const open = (file: string) => {
+    if (refuse) throw Object.assign(new Error("permission denied"), { code: "EACCES" });
+    return TailFile.open(file);
+  };
+  using t = tailer(path, { startAtEnd: true, open });
+  assert.deepEqual(await t.check(), []);
+  await Deno.rename(path, `${path}.1`);
+  await Deno.writeTextFile(path, "new one\n");
+  refuse = false;
+  assert.deepEqual(await t.check(), ["new one"]);
 });
