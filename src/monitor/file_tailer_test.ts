@@ -322,21 +322,31 @@ Deno.test("FileTailer names each entry by its file and where its line ends, the 
   ]);
 });
 
+/**
+ * Opens refused until `allow()`, as a mode of 600 and another owner would refuse them: the
+ * tests run as root, whom modes do not stop.
+ */
+function refusingOpen() {
+  let refuse = true;
+  return {
+    open: (file: string) => {
+      if (refuse) throw Object.assign(new Error("permission denied"), { code: "EACCES" });
+      return TailFile.open(file);
+    },
+    allow: () => void (refuse = false),
+  };
+}
+
 Deno.test("FileTailer reads a file present at startup but not readable yet from where it ended then", async () => {
   await using dir = await tempDir();
   const path = join(dir.path, "app.log");
   await Deno.writeTextFile(path, "old one\nold two\n");
-  // Opens refused as a mode of 600 and another owner would refuse them (tests run as root).
-  let refuse = true;
-  const open = (file: string) => {
-    if (refuse) throw Object.assign(new Error("permission denied"), { code: "EACCES" });
-    return TailFile.open(file);
-  };
-  using t = tailer(path, { startAtEnd: true, open });
+  const gate = refusingOpen();
+  using t = tailer(path, { startAtEnd: true, open: gate.open });
   assert.deepEqual(await t.check(), []);
   assert.equal(t.tailer.stats().state, "error");
   await append(path, "written since\n");
-  refuse = false;
+  gate.allow();
   assert.deepEqual(await t.check(), ["written since"]);
 });
 
@@ -344,15 +354,11 @@ Deno.test("FileTailer reads whole a file that replaced an unreadable one after s
   await using dir = await tempDir();
   const path = join(dir.path, "app.log");
   await Deno.writeTextFile(path, "old one\n");
-  let refuse = true;
-  const open = (file: string) => {
-    if (refuse) throw Object.assign(new Error("permission denied"), { code: "EACCES" });
-    return TailFile.open(file);
-  };
-  using t = tailer(path, { startAtEnd: true, open });
+  const gate = refusingOpen();
+  using t = tailer(path, { startAtEnd: true, open: gate.open });
   assert.deepEqual(await t.check(), []);
   await Deno.rename(path, `${path}.1`);
   await Deno.writeTextFile(path, "new one\n");
-  refuse = false;
+  gate.allow();
   assert.deepEqual(await t.check(), ["new one"]);
 });
