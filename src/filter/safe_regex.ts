@@ -148,17 +148,20 @@ export function compileConfigPattern(
   checkSyntax(source);
   const tree = parseRegex(source);
   const features = regexFeatures(tree);
-  const final = ignoreCase && !features.backreference ? caseInsensitiveSource(tree) : source;
+  // Only a backreference needs the i flag, which the linear-time engine refuses.
+  const withI = ignoreCase && features.backreference;
+  const final = ignoreCase && !withI ? caseInsensitiveSource(tree) : source;
+  const used = withI ? `${flags}i` : flags;
   if (safety === "linear") {
     try {
-      new RegExp(final, flags + LINEAR);
+      new RegExp(final, used + LINEAR);
     } catch {
       throw new PatternError(
         `cannot run in linear time: ${linearRefusal(features, flags.includes("g"))}`,
       );
     }
   }
-  return new RegExp(final, ignoreCase && final === source ? `${flags}i` : flags);
+  return new RegExp(final, used);
 }
 
 function splitPrefix(

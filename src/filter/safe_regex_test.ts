@@ -126,6 +126,8 @@ Deno.test({
       /^cannot run in linear time: lookbehinds .* capture the context instead and put it back with \$1$/,
     );
     assert.equal(compileConfigPattern("(?<=token=)\\w+").test("token=abc"), true);
+    // Nothing to rewrite without letters: still no i flag, which would stop the fallback.
+    assert.equal(compileConfigPattern("(?i)(\\d+)+$").flags, "");
     assert.equal(compileConfigPattern("(token=)\\w+", "g").flags, "g");
   },
 });

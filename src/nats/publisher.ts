@@ -149,6 +149,8 @@ export class JetStreamPublisher implements AsyncDisposable {
   #failingSince = 0;
   /** Nothing acknowledged since the start, a failure or a reconnect: one in flight at most. */
   #probing = true;
+  /** The first attempt whose acknowledgement ends probing: older ones prove nothing. */
+  #probeFrom = 0;
   #admissions: Admission[] = [];
   /** When the current block was logged; 0 when it was not. */
   #blockedSince = 0;
@@ -447,7 +449,7 @@ export class JetStreamPublisher implements AsyncDisposable {
 
   #acked(item: Pending, duplicate: boolean): void {
     item.acked = true;
-    this.#probing = false;
+    if (item.attempt >= this.#probeFrom) this.#probing = false;
     item.body = undefined;
     this.#pending--;
     this.#published++;
@@ -471,7 +473,7 @@ export class JetStreamPublisher implements AsyncDisposable {
   /** Resends from the oldest unacknowledged entry once nothing is in flight, after a wait. */
   #failure(reason: string, noResponders = false): void {
     this.#rewind = true;
-    this.#probing = true;
+    this.#probe();
     const now = Date.now();
     if (this.#failingSince === 0) this.#failingSince = now;
     this.#retryAt = now + backoffDelay(this.#backoff, now - this.#failingSince);
@@ -484,9 +486,15 @@ export class JetStreamPublisher implements AsyncDisposable {
     if (noResponders) this.#diagnose();
   }
 
+  /** Sends one entry at a time until one sent from now on is acknowledged. */
+  #probe(): void {
+    this.#probing = true;
+    this.#probeFrom = this.#nextAttempt;
+  }
+
   /** Everything in flight is lost with the connection: resend it once reconnected. */
   #connectionLost(): void {
-    this.#probing = true;
+    this.#probe();
     for (const item of this.#inflight.values()) item.waiting = true;
     if (this.#inflight.size > 0) this.#rewind = true;
     this.#inflight.clear();

@@ -134,9 +134,10 @@ export class Subscription {
   resumeAfter = 0;
   /** Reading history before it joins the live entries: the hub does not offer it those. */
   catchingUp = false;
-  /** @internal Milliseconds its filter took in the hub's current metering window. */
-  filterMs = 0;
-  /** While {@linkcode metered} runs: when its time was last added to `filterMs`. */
+  /** The metering window `#filterMs` belongs to. */
+  #window = -1;
+  #filterMs = 0;
+  /** While {@linkcode metered} runs: when its time was last added to `#filterMs`. */
   #clock: number | undefined;
   #calls = 0;
   #filtered = 0;
@@ -192,33 +193,46 @@ export class Subscription {
   }
 
   /**
-   * @internal Runs `run`, whose calls of {@linkcode wants} have their time metered against
-   * the client's filter budget (see `filter_budget.ts`). The clock is read every eighth
-   * entry, not around each: reading it costs as much as a cheap filter.
+   * @internal Runs `run`, the live delivery's calls of {@linkcode wants}, with their time
+   * metered against the client's filter budget for the hub's window `window` (see
+   * `filter_budget.ts`). The clock is read every eighth entry, not around each: reading it
+   * costs as much as a cheap filter. Replays (tail, resume) are bounded by the ring and not
+   * metered.
    */
-  metered<T>(run: () => T): T {
+  metered<T>(window: number, run: () => T): T {
     if (this.filter === undefined) return run();
+    if (this.#window !== window) {
+      this.#window = window;
+      this.#filterMs = 0;
+    }
     this.#clock = performance.now();
     this.#calls = 0;
     try {
       return run();
     } finally {
-      this.filterMs += performance.now() - this.#clock;
+      this.#filterMs += performance.now() - this.#clock;
       this.#clock = undefined;
     }
+  }
+
+  /** @internal Milliseconds its filter took in the hub's current metering window. */
+  get filterMs(): number {
+    return this.#window === this.#hub.filterWindow ? this.#filterMs : 0;
   }
 
   /** @internal Whether the client wants `entry`; counts it when not. */
   wants(entry: PublishedEntry): boolean {
     if (entry.seq <= this.resumeAfter) return false;
     if (this.filter === undefined) return true;
-    if (this.#clock !== undefined && (++this.#calls & 7) === 0) {
-      const now = performance.now();
-      this.filterMs += now - this.#clock;
-      this.#clock = now;
+    if (this.#clock !== undefined) {
+      if ((++this.#calls & 7) === 0) {
+        const now = performance.now();
+        this.#filterMs += now - this.#clock;
+        this.#clock = now;
+      }
+      // Over its budget: it is ended after this batch; its filter runs no more meanwhile.
+      if (this.#filterMs > CLIENT_FILTER_BUDGET_MS) return false;
     }
-    // Over its budget: it is ended after this batch; its filter runs no more meanwhile.
-    if (this.filterMs > CLIENT_FILTER_BUDGET_MS) return false;
     let wanted: boolean;
     try {
       wanted = this.filter.matches(entry.entry);
@@ -333,7 +347,10 @@ export class Hub {
     }
     for (const client of clients) {
       if (!selective(client)) continue;
-      const wanted = client.metered(() => entries.map((entry) => client.wants(entry)));
+      const wanted = client.metered(
+        this.#filterWindowStart,
+        () => entries.map((entry) => client.wants(entry)),
+      );
       wants.set(client, wanted);
       if (wantedByAny) wanted.forEach((yes, i) => wantedByAny![i] ||= yes);
     }
@@ -422,12 +439,9 @@ export class Hub {
       ? options.tail
       : 0;
     if (tail > 0) {
-      backlog = subscription.metered(() =>
-        this.#ring.last(tail, (entry) => subscription.wants(entry))
-      );
+      backlog = this.#ring.last(tail, (entry) => subscription.wants(entry));
     } else {
-      const all = backlog;
-      backlog = subscription.metered(() => all.filter((entry) => subscription.wants(entry)));
+      backlog = backlog.filter((entry) => subscription.wants(entry));
     }
     const before = backlog[0]?.seq ?? oldest;
     if (history && tail > backlog.length && before > 1) {
@@ -459,7 +473,7 @@ export class Hub {
     const entries = found.map(({ seq, entry }) =>
       new PublishedEntry(seq, this.#options.ids.format(seq), entry, this.#serialize(entry), now)
     );
-    return subscription.metered(() => entries.filter((entry) => subscription.wants(entry)));
+    return entries.filter((entry) => subscription.wants(entry));
   }
 
   /**
@@ -540,9 +554,7 @@ export class Hub {
     if (!greeted) this.#greet(subscription, undefined);
     this.#offerAll(
       subscription,
-      subscription.metered(() =>
-        this.#ring.after(position).filter((entry) => subscription.wants(entry))
-      ),
+      this.#ring.after(position).filter((entry) => subscription.wants(entry)),
     );
     subscription.catchingUp = false;
     this.#clients.add(subscription);
@@ -582,9 +594,7 @@ export class Hub {
     // The ring's part, and whatever was published while the history was read.
     this.#offerAll(
       subscription,
-      subscription.metered(() =>
-        this.#ring.after(before - 1).filter((entry) => subscription.wants(entry))
-      ),
+      this.#ring.after(before - 1).filter((entry) => subscription.wants(entry)),
     );
     this.#clients.add(subscription);
   }
@@ -626,9 +636,13 @@ export class Hub {
       if (frame) client.queue.force(frame);
       client.close();
     }
-    if (now - this.#filterWindowStart < FILTER_WINDOW_MS) return;
-    this.#filterWindowStart = now;
-    for (const client of this.#clients) client.filterMs = 0;
+    // Each client's time of an earlier window reads as 0 (see Subscription.filterMs).
+    if (now - this.#filterWindowStart >= FILTER_WINDOW_MS) this.#filterWindowStart = now;
+  }
+
+  /** @internal When the current filter metering window began. */
+  get filterWindow(): number {
+    return this.#filterWindowStart;
   }
 
   /** Sends `codec`'s farewell to each of its clients and ends them once they have drained. */

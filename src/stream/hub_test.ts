@@ -3,7 +3,7 @@ import type { LogEntry } from "../entry/entry.ts";
 import type { Batch } from "./client_queue.ts";
 import { type Codec, encodeTexts } from "./codec.ts";
 import { runEventIds, SEQUENCE_EVENT_IDS } from "./event_ids.ts";
-import { Hub, type SubscribeOptions } from "./hub.ts";
+import { type EntryFilter, Hub, type SubscribeOptions } from "./hub.ts";
 import { utf8Length } from "./published_entry.ts";
 
 const RUN = 1_700_000_000_000;
@@ -448,17 +448,22 @@ Deno.test("Hub fills the hole between a resume point and where a restarted sourc
   c.close();
 });
 
-Deno.test("Hub ends a client whose filter takes more than its share of the thread, and counts it", async () => {
-  const h = hub();
-  const codec = lineCodec();
-  // A filter that spins 30 ms per entry, as a long pattern on long lines would.
-  const slow = {
+/** A filter that keeps every entry after spinning `ms` on each. */
+function spinning(ms: number): EntryFilter {
+  return {
     matches: () => {
-      const until = performance.now() + 30;
+      const until = performance.now() + ms;
       while (performance.now() < until) { /* spinning */ }
       return true;
     },
   };
+}
+
+Deno.test("Hub ends a client whose filter takes more than its share of the thread, and counts it", async () => {
+  const h = hub();
+  const codec = lineCodec();
+  // 30 ms per entry, as a long pattern on long lines would take.
+  const slow = spinning(30);
   const costly = h.subscribe(client({ codec, filter: slow }));
   const cheap = h.subscribe(client({ codec, filter: { matches: () => true } }));
   const plain = h.subscribe(client({ codec }));
@@ -475,4 +480,24 @@ Deno.test("Hub ends a client whose filter takes more than its share of the threa
   assert.equal(h.clientCount(), 2);
   assert.match(decode(await cheap.queue.take()), /e\n$/);
   assert.match(decode(await plain.queue.take()), /e\n$/);
+});
+
+Deno.test("Hub replays tail through a costly filter whole: replays are not metered", async () => {
+  const h = hub(1000);
+  await h.publishAll(Array.from({ length: 1000 }, (_, i) => entry(`m${i}`)));
+  // 200 ms for the replay, twice a client's budget for a second.
+  const spin = spinning(0.2);
+  const replayed = h.subscribe(
+    client({
+      codec: lineCodec(),
+      filter: spin,
+      tail: 1000,
+      limits: { entries: 2000, bytes: 1 << 20 },
+    }),
+  );
+  const text = decode(await replayed.queue.take());
+  assert.equal(text.split("\n").filter(Boolean).length, 1000);
+  await h.publishAll([entry("live")]);
+  assert.equal(h.filterDisconnected, 0);
+  assert.match(decode(await replayed.queue.take()), /live\n$/);
 });
