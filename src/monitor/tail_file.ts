@@ -1,4 +1,5 @@
 import { closeSync, constants, fstat, open, read, type Stats } from "node:fs";
+import { basename, dirname, join } from "node:path";
 import { NotRegularFileError, OutsideReadPermissionError } from "../fs_error.ts";
 
 /** What the tailer needs to know of a file: a subset of `Deno.FileInfo`, which satisfies it. */
@@ -52,26 +53,25 @@ export class TailFile {
     }
   }
 
-  /** Opens `path`, or undefined when a link in it was changed between the check and the open. */
+  /** Opens `path`, or undefined when what it names changed between the check and the open. */
   static async #openOnce(path: string): Promise<{ file: TailFile; info: FileFacts } | undefined> {
-    // Deno checks the path as written, not where a link leads: anyone who can make a link in
-    // a followed directory could otherwise have any file the process can open streamed.
-    const real = await resolveWithinReadPermission(path);
+    // Deno resolves links itself when it opens (O_NOFOLLOW does not stop it), so the file
+    // opened must be shown to be the file checked: the same device and inode.
+    const scoped = readScoped();
+    const target = scoped ? await resolveWithinReadPermission(path) : path;
+    const checked = scoped ? await Deno.lstat(target) : undefined;
+    if (checked?.isSymlink) return undefined;
     const fd = await new Promise<number>((resolve, reject) =>
-      open(path, FLAGS, (error, fd) => error ? reject(error) : resolve(fd))
+      open(target, FLAGS, (error, fd) => error ? reject(error) : resolve(fd))
     );
     const file = new TailFile(fd);
     try {
       const info = await file.#fstat();
-      if (!info.isFile()) throw new NotRegularFileError(describeKind(info));
-      // What was opened must be what was checked.
-      if (real !== path) {
-        const checked = await Deno.stat(real);
-        if (checked.dev !== info.dev || checked.ino !== info.ino) {
-          file.close();
-          return undefined;
-        }
+      if (checked && (info.dev !== checked.dev || info.ino !== checked.ino)) {
+        file.close();
+        return undefined;
       }
+      if (!info.isFile()) throw new NotRegularFileError(describeKind(info));
       return { file, info: facts(info) };
     } catch (error) {
       file.close();
@@ -125,15 +125,21 @@ export class TailFile {
 }
 
 /**
- * Where `path` leads (itself when reading is not scoped). Throws
- * {@linkcode OutsideReadPermissionError} when a symbolic link in it points outside the read
- * permission, and the file system's error when it cannot be resolved.
+ * The name to open `path` by, with no link left in it, when reading is scoped (`path`
+ * otherwise). Deno checks a path as written, not where its links lead, so a link is
+ * followed only to a file in the same directory (opened by its own name there, which the
+ * permission covers as written) or to a file the permission covers. Throws
+ * {@linkcode OutsideReadPermissionError} for any other link, and the file system's error when
+ * the path cannot be resolved.
  */
 export async function resolveWithinReadPermission(path: string): Promise<string> {
   if (!readScoped()) return path;
   const real = await Deno.realPath(path);
-  if (!readable(real)) throw new OutsideReadPermissionError(real);
-  return real;
+  const directory = dirname(path);
+  // Links in the directory's own path are the operator's (a volume, macOS's /var).
+  if (dirname(real) === await Deno.realPath(directory)) return join(directory, basename(real));
+  if (readable(real)) return real;
+  throw new OutsideReadPermissionError(real);
 }
 
 let scoped: boolean | undefined;
