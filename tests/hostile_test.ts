@@ -205,7 +205,9 @@ Deno.test({
         return false;
       }
     }, { timeoutMs: 15_000, intervalMs: 100 });
-    await logwisp.waitForLog(/accepting connections again after \d+\.\d s/);
+    const again = await logwisp.waitForLog(/accepting connections again after \d+\.\d s/);
+    // deno-lint-ignore no-console
+    console.log(`600 sockets against ulimit -n 128: ${again.replace(/^.*?: /, "")}`);
     using client = await connectTcp(tcp);
     await waitFor(async () =>
       ((await getJson(`http://127.0.0.1:${http}/status`)) as Json).tcp.active_clients === 1
