@@ -550,11 +550,18 @@ Deno.test("a symbolic link in a followed directory cannot lead outside --allow-r
   await logwisp.waitForLog(/app\.log.*it leads to ".*secret\.txt", outside the read permission/);
   await append(secret, "TOPSECRET 3\n");
   await Deno.writeTextFile(join(logs, "marker.log"), "marker\n");
+  // Files are read in no particular order: collect until each expected line is there.
   const messages: string[] = [];
-  while (!messages.includes("marker")) {
-    const [event] = await sse.events.take(1);
-    messages.push(JSON.parse(event!.data).message);
-  }
+  await within(
+    (async () => {
+      while (!["app line", "inside", "marker"].every((line) => messages.includes(line))) {
+        const [event] = await sse.events.take(1);
+        messages.push(JSON.parse(event!.data).message);
+      }
+    })(),
+    15_000,
+    "the lines of the files within the permission",
+  );
   assert.deepEqual(
     messages.filter((message) => !message.startsWith("Log rotation detected")).toSorted(),
     ["app line", "inside", "marker"],
