@@ -17,19 +17,11 @@ export class NotRegularFileError extends Error {
  * operator did not allow.
  */
 export class OutsideReadPermissionError extends Error {
-  /** Where the path leads. */
-  readonly target: string;
-
   /** A refusal to follow a path that resolves to `target`. */
   constructor(target: string) {
-    super(`it leads to ${quoteTarget(target)}, outside the read permission (--allow-read)`);
+    super(`it leads to ${JSON.stringify(target)}, outside the read permission (--allow-read)`);
     this.name = "OutsideReadPermissionError";
-    this.target = target;
   }
-}
-
-function quoteTarget(target: string): string {
-  return JSON.stringify(target);
 }
 
 /** Node's `code` of an error from `node:fs`, if it has one. */

@@ -57,9 +57,8 @@ export class TailFile {
   static async #openOnce(path: string): Promise<{ file: TailFile; info: FileFacts } | undefined> {
     // Deno resolves links itself when it opens (O_NOFOLLOW does not stop it), so the file
     // opened must be shown to be the file checked: the same device and inode.
-    const scoped = readScoped();
-    const target = scoped ? await resolveWithinReadPermission(path) : path;
-    const checked = scoped ? await Deno.lstat(target) : undefined;
+    const target = await resolveWithinReadPermission(path);
+    const checked = readScoped() ? await Deno.lstat(target) : undefined;
     if (checked?.isSymlink) return undefined;
     const fd = await new Promise<number>((resolve, reject) =>
       open(target, FLAGS, (error, fd) => error ? reject(error) : resolve(fd))
@@ -151,7 +150,7 @@ function readScoped(): boolean {
 }
 
 function readable(path: string): boolean {
-  return !readScoped() || Deno.permissions.querySync({ name: "read", path }).state === "granted";
+  return Deno.permissions.querySync({ name: "read", path }).state === "granted";
 }
 
 function facts(stats: Stats): FileFacts {

@@ -470,10 +470,11 @@ export class Hub {
   /** History entries as the hub hands out entries, those the client wants. */
   #fromHistory(subscription: Subscription, found: readonly HistoryEntry[]): PublishedEntry[] {
     const now = performance.now();
-    const entries = found.map(({ seq, entry }) =>
-      new PublishedEntry(seq, this.#options.ids.format(seq), entry, this.#serialize(entry), now)
-    );
-    return entries.filter((entry) => subscription.wants(entry));
+    return found
+      .map(({ seq, entry }) =>
+        new PublishedEntry(seq, this.#options.ids.format(seq), entry, this.#serialize(entry), now)
+      )
+      .filter((entry) => subscription.wants(entry));
   }
 
   /**
@@ -632,9 +633,7 @@ export class Hub {
   #meterFilters(now: number): void {
     for (const client of overBudget(this.#clients)) {
       this.totals(client.transport).filterDisconnected++;
-      const frame = client.codec.farewell(FILTER_TOO_EXPENSIVE);
-      if (frame) client.queue.force(frame);
-      client.close();
+      bid(client, client.codec.farewell(FILTER_TOO_EXPENSIVE));
     }
     // Each client's time of an earlier window reads as 0 (see Subscription.filterMs).
     if (now - this.#filterWindowStart >= FILTER_WINDOW_MS) this.#filterWindowStart = now;
@@ -648,11 +647,7 @@ export class Hub {
   /** Sends `codec`'s farewell to each of its clients and ends them once they have drained. */
   farewell(codec: Codec, reason: string): void {
     const frame = codec.farewell(reason);
-    for (const client of [...this.#clients]) {
-      if (client.codec !== codec) continue;
-      if (frame) client.queue.force(frame);
-      client.close();
-    }
+    for (const client of [...this.#clients]) if (client.codec === codec) bid(client, frame);
   }
 
   /**
@@ -716,23 +711,24 @@ export class Hub {
 
   /** Entries dropped for full client queues, over all clients ever connected. */
   get droppedEntries(): number {
-    let dropped = 0;
-    for (const totals of this.#totals.values()) dropped += totals.dropped;
-    return dropped;
+    return this.#sum("dropped");
   }
 
   /** Clients disconnected because their filter took too much of the thread. */
   get filterDisconnected(): number {
-    let disconnected = 0;
-    for (const totals of this.#totals.values()) disconnected += totals.filterDisconnected;
-    return disconnected;
+    return this.#sum("filterDisconnected");
   }
 
   /** Clients disconnected by {@linkcode Hub.evictSlow}. */
   get slowDisconnected(): number {
-    let evicted = 0;
-    for (const totals of this.#totals.values()) evicted += totals.slowDisconnected;
-    return evicted;
+    return this.#sum("slowDisconnected");
+  }
+
+  /** One counter of every transport, added up. */
+  #sum(counter: keyof TransportTotals): number {
+    let sum = 0;
+    for (const totals of this.#totals.values()) sum += totals[counter];
+    return sum;
   }
 
   /** Entries that could not be serialized and were replaced by a note. */
@@ -760,4 +756,10 @@ async function roomIn(queue: ClientQueue, need: number): Promise<number> {
     await new Promise((resolve) => setTimeout(resolve, CATCH_UP_POLL_MS));
   }
   return queue.closed ? 0 : entries - queue.length;
+}
+
+/** Queues `frame` (a farewell) past the client's limits, then ends it once it has drained. */
+function bid(client: Subscription, frame: Uint8Array | undefined): void {
+  if (frame) client.queue.force(frame);
+  client.close();
 }
